@@ -1,0 +1,80 @@
+"""Errors and warnings of ecozone.
+
+Every error is an :class:`EcozoneError` and also the builtin it resembles, so
+callers may catch either. ``str(err)`` is one line: where, what is wrong, what
+to do.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "EcozoneError",
+    "LayerSetError",
+    "RuleError",
+    "SiteInputError",
+    "CRSError",
+    "ExportError",
+    "GeometryRepairedWarning",
+    "CoverageWarning",
+]
+
+
+class EcozoneError(Exception):
+    """Root of ecozone's errors.
+
+    Parameters
+    ----------
+    message : what is wrong.
+    path, row, column : where (any may be None).
+    hint : what to do about it.
+    """
+
+    def __init__(self, message: str, *, path=None, row=None, column=None, hint=None):
+        super().__init__(message)
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.row = row
+        self.column = column
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = []
+        if self.path:
+            where.append(self.path)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        text = self.message
+        if where:
+            text = ", ".join(where) + ": " + text
+        if self.hint:
+            text = text.rstrip(".") + "; " + self.hint
+        return " ".join(text.split())
+
+
+class LayerSetError(EcozoneError, OSError):
+    """A layer set (manifest, source or build) is missing or wrong."""
+
+
+class RuleError(EcozoneError, ValueError):
+    """A rule table names an unknown layer, class, type or verdict."""
+
+
+class SiteInputError(EcozoneError, ValueError):
+    """A sites file or inline site could not be read or is not valid."""
+
+
+class CRSError(EcozoneError, ValueError):
+    """A coordinate reference system is missing, unknown or inconsistent."""
+
+
+class ExportError(EcozoneError, OSError):
+    """An export could not be written."""
+
+
+class GeometryRepairedWarning(UserWarning):
+    """Invalid geometry was repaired; the message names the features."""
+
+
+class CoverageWarning(UserWarning):
+    """A site lies partly outside the layer set's coverage."""

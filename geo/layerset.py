@@ -1,0 +1,266 @@
+"""Layer sets: a folder with a manifest, sources, rule tables and a build.
+
+A layer set is a folder (``layers/<name>/``) holding ``manifest.toml``, small
+text sources under ``data/``, a rule table and a README. ``build_layerset``
+assembles it into one GeoPackage (``build/<name>.gpkg``); ``read_layerset``
+opens that build (building it first when it is missing or stale).
+
+The manifest declares the storage CRS (EPSG:4490 for Chinese sets), the
+measurement CRS in which every area, length and buffer is computed, the
+coverage (land plus the sea the set speaks for) and, per layer, its id, titles,
+family, geometry type, zone classes with their control level, builder and
+parameters, provenance and style.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+
+from .errors import LayerSetError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LayerSet", "LayerSpec", "read_manifest", "read_layerset", "REQUIRED_COLUMNS"]
+
+#: Columns every built feature carries.
+REQUIRED_COLUMNS = ["zone_id", "layer", "zone_class", "name_zh", "name_en", "clause", "params"]
+GEOMETRY_TYPES = {"polygon", "line", "point"}
+CONTROL_LEVELS = {"strict", "restrictive", "general", "info"}
+META_TABLE = "ecozone_meta"
+COVERAGE_TABLE = "ecozone_coverage"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer as the manifest declares it."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    family: str
+    geometry: str
+    classes: dict  # zone_class -> {zh, en, control, color}
+    builder: str
+    params: dict
+    clause: str
+    provenance: dict
+    expect_count: dict = field(default_factory=dict)
+    group: str = ""
+    style: dict = field(default_factory=dict)
+
+    def class_label(self, zone_class: str, lang: str = "zh") -> str:
+        c = self.classes.get(zone_class, {})
+        return c.get(lang, zone_class)
+
+    def color(self, zone_class: str) -> str:
+        return self.classes.get(zone_class, {}).get("color", self.style.get("color", "#888888"))
+
+
+def _need(table: dict, key: str, where: str, path: Path):
+    if key not in table:
+        raise LayerSetError(f"{where} has no {key!r}", path=path, hint="add it to the manifest")
+    return table[key]
+
+
+def read_manifest(root) -> dict:
+    """Read and check ``manifest.toml`` of a layer-set folder.
+
+    Returns the manifest as a dict with ``layers`` turned into
+    :class:`LayerSpec` objects (in build order).
+    """
+    root = Path(root)
+    path = root / "manifest.toml" if root.is_dir() else root
+    if not path.exists():
+        raise LayerSetError("no layer set here (manifest.toml not found)", path=root,
+                            hint="give a folder such as layers/jinpu")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LayerSetError(f"manifest is not valid TOML ({exc})", path=path) from None
+    meta = _need(data, "layerset", "manifest", path)
+    for key in ("name", "title_zh", "title_en", "storage_crs", "measure_crs", "status"):
+        _need(meta, key, "[layerset]", path)
+    for key in ("storage_crs", "measure_crs"):
+        try:
+            crs = pyproj.CRS.from_user_input(meta[key])
+        except pyproj.exceptions.CRSError:
+            raise LayerSetError(f"[layerset] {key} {meta[key]!r} is not a CRS", path=path,
+                                hint="give an EPSG code") from None
+        if key == "measure_crs" and not crs.is_projected:
+            raise LayerSetError(f"measure_crs {meta[key]} is not projected", path=path,
+                                hint="areas and lengths need a projected CRS such as a CGCS2000 GK zone")
+    specs = []
+    seen = set()
+    for i, lay in enumerate(_need(data, "layers", "manifest", path)):
+        where = f"[[layers]] #{i + 1}"
+        lid = _need(lay, "id", where, path)
+        if not lid.isascii() or not lid.replace("_", "").isalnum() or lid in seen:
+            raise LayerSetError(f"layer id {lid!r} is not a unique ASCII snake_case id", path=path)
+        seen.add(lid)
+        geom = _need(lay, "geometry", where, path)
+        if geom not in GEOMETRY_TYPES:
+            raise LayerSetError(f"layer {lid}: geometry {geom!r} unknown", path=path,
+                                hint=f"use one of {sorted(GEOMETRY_TYPES)}")
+        classes = _need(lay, "classes", where, path)
+        for cname, cdef in classes.items():
+            if cdef.get("control") not in CONTROL_LEVELS:
+                raise LayerSetError(f"layer {lid}: class {cname} has control {cdef.get('control')!r}",
+                                    path=path, hint=f"use one of {sorted(CONTROL_LEVELS)}")
+        specs.append(LayerSpec(
+            id=lid, title_zh=_need(lay, "title_zh", where, path), title_en=_need(lay, "title_en", where, path),
+            family=_need(lay, "family", where, path), geometry=geom, classes=classes,
+            builder=_need(lay, "builder", where, path), params=lay.get("params", {}),
+            clause=_need(lay, "clause", where, path), provenance=_need(lay, "provenance", where, path),
+            expect_count=lay.get("expect_count", {}), group=lay.get("group", lay["family"]),
+            style=lay.get("style", {})))
+    data["layers"] = specs
+    data["_root"] = path.parent
+    data["_path"] = path
+    return data
+
+
+def source_hash(root) -> str:
+    """SHA-256 over the manifest, the sources and the rule tables of a layer set."""
+    root = Path(root)
+    h = hashlib.sha256()
+    files = [root / "manifest.toml"] + sorted((root / "data").rglob("*")) + sorted(root.glob("rules*"))
+    for f in files:
+        if f.is_file():
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+@dataclass
+class LayerSet:
+    """A built layer set: manifest, layers (GeoDataFrames in the storage CRS), coverage."""
+
+    root: Path
+    manifest: dict
+    frames: dict  # layer id -> GeoDataFrame (storage CRS)
+    coverage: shapely.Geometry  # in the measurement CRS
+    meta: dict  # build metadata: build_date, content_hash, ecozone_version
+    _measured: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.manifest["layerset"]["name"]
+
+    @property
+    def info(self) -> dict:
+        return self.manifest["layerset"]
+
+    @property
+    def storage_crs(self) -> pyproj.CRS:
+        return pyproj.CRS.from_user_input(self.info["storage_crs"])
+
+    @property
+    def measure_crs(self) -> pyproj.CRS:
+        return pyproj.CRS.from_user_input(self.info["measure_crs"])
+
+    @property
+    def illustrative(self) -> bool:
+        return self.info.get("status") == "illustrative"
+
+    @property
+    def specs(self) -> dict:
+        return {s.id: s for s in self.manifest["layers"]}
+
+    @property
+    def layer_ids(self) -> list:
+        return [s.id for s in self.manifest["layers"]]
+
+    def layer(self, layer_id: str) -> gpd.GeoDataFrame:
+        """The layer's features in the storage CRS."""
+        try:
+            return self.frames[layer_id]
+        except KeyError:
+            raise LayerSetError(f"layer {layer_id!r} is not in layer set {self.name}", path=self.root,
+                                hint=f"known layers: {', '.join(self.frames)}") from None
+
+    def measured(self, layer_id: str) -> gpd.GeoDataFrame:
+        """The layer's features in the measurement CRS (cached)."""
+        if layer_id not in self._measured:
+            self._measured[layer_id] = self.layer(layer_id).to_crs(self.measure_crs)
+        return self._measured[layer_id]
+
+    def coverage_lonlat(self) -> shapely.Geometry:
+        """The coverage in the storage CRS."""
+        return gpd.GeoSeries([self.coverage], crs=self.measure_crs).to_crs(self.storage_crs).iloc[0]
+
+    def all_features(self) -> gpd.GeoDataFrame:
+        """Every feature of every layer in one frame (storage CRS)."""
+        frames = [f for f in self.frames.values() if len(f)]
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=self.storage_crs)
+
+
+def default_build_path(root) -> Path:
+    root = Path(root)
+    name = read_manifest(root)["layerset"]["name"]
+    return root / "build" / f"{name}.gpkg"
+
+
+def read_layerset(root="layers/jinpu", *, build_path=None, rebuild: str = "auto") -> LayerSet:
+    """Open a layer set, building it first if its build is missing or stale.
+
+    Parameters
+    ----------
+    root : the layer-set folder (holding ``manifest.toml``).
+    build_path : the GeoPackage to read (default ``<root>/build/<name>.gpkg``).
+    rebuild : ``"auto"`` (build when missing or when the sources changed),
+        ``"never"`` or ``"always"``.
+
+    Raises
+    ------
+    LayerSetError
+        When the folder is not a layer set or the build cannot be read.
+    """
+    root = Path(root)
+    manifest = read_manifest(root)
+    gpkg = Path(build_path) if build_path else default_build_path(root)
+    current = source_hash(root)
+    meta = _read_meta(gpkg) if gpkg.exists() else None
+    stale = meta is None or meta.get("source_hash") != current
+    if rebuild == "always" or (rebuild == "auto" and stale):
+        from .build import build_layerset
+
+        log.info("building layer set %s into %s", manifest["layerset"]["name"], gpkg)
+        build_layerset(root, out=gpkg)
+        meta = _read_meta(gpkg)
+    elif meta is None:
+        raise LayerSetError("layer set is not built", path=gpkg, hint=f"run: ecozone build {root}")
+    frames = {}
+    for spec in manifest["layers"]:
+        try:
+            frames[spec.id] = pyogrio.read_dataframe(gpkg, layer=spec.id)
+        except Exception as exc:  # pyogrio raises several types for a missing table
+            raise LayerSetError(f"cannot read layer {spec.id} ({exc})", path=gpkg,
+                                hint=f"rebuild with: ecozone build {root}") from None
+        frames[spec.id]["params"] = frames[spec.id]["params"].astype(str)
+    cov = pyogrio.read_dataframe(gpkg, layer=COVERAGE_TABLE)
+    coverage = cov.to_crs(manifest["layerset"]["measure_crs"]).geometry.iloc[0]
+    return LayerSet(root=root, manifest=manifest, frames=frames, coverage=coverage, meta=meta)
+
+
+def _read_meta(gpkg: Path) -> dict | None:
+    try:
+        df = pyogrio.read_dataframe(gpkg, layer=META_TABLE)
+    except Exception:
+        return None
+    return dict(zip(df["key"], df["value"]))
+
+
+def write_meta(gpkg: Path, meta: dict) -> None:
+    df = pd.DataFrame({"key": list(meta), "value": [json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
+                                                     for v in meta.values()]})
+    pyogrio.write_dataframe(df, gpkg, layer=META_TABLE)
