@@ -127,6 +127,7 @@ def build_layerset(root, *, out=None) -> Path:
         frames[spec.id] = gdf
         log.info("built %s: %d features", spec.id, len(gdf))
 
+    manifest_specs = {s.id: s for s in manifest["layers"]}
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".gpkg", dir=out.parent, prefix=".building-")
     os.close(fd)
@@ -135,6 +136,8 @@ def build_layerset(root, *, out=None) -> Path:
         digest = hashlib.sha256()
         for lid, gdf in frames.items():
             stored = gdf.to_crs(info["storage_crs"])
+            dim = _DIM[manifest_specs[lid].geometry]
+            stored["geometry"] = [keep_dimension(shapely.make_valid(g), dim) for g in stored.geometry]
             digest.update(lid.encode())
             digest.update(b"".join(shapely.to_wkb(stored.geometry.values)))
             digest.update(pd.util.hash_pandas_object(stored.drop(columns="geometry"), index=False).values.tobytes())

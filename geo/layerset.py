@@ -130,7 +130,7 @@ def read_manifest(root) -> dict:
 
 
 def source_hash(root) -> str:
-    """SHA-256 over the manifest, the sources and the rule tables of a layer set."""
+    """SHA-256 over a layer set's manifest, sources and rule tables and ecozone's builder code."""
     root = Path(root)
     h = hashlib.sha256()
     files = [root / "manifest.toml"] + sorted((root / "data").rglob("*")) + sorted(root.glob("rules*"))
@@ -138,6 +138,9 @@ def source_hash(root) -> str:
         if f.is_file():
             h.update(f.relative_to(root).as_posix().encode())
             h.update(f.read_bytes())
+    code = Path(__file__).parent  # the builders are part of what a build depends on
+    for f in [code / "build.py"] + sorted((code / "builders").glob("*.py")):
+        h.update(f.read_bytes())
     return h.hexdigest()
 
 
@@ -191,7 +194,11 @@ class LayerSet:
     def measured(self, layer_id: str) -> gpd.GeoDataFrame:
         """The layer's features in the measurement CRS (cached)."""
         if layer_id not in self._measured:
-            self._measured[layer_id] = self.layer(layer_id).to_crs(self.measure_crs)
+            gdf = self.layer(layer_id).to_crs(self.measure_crs)
+            invalid = ~gdf.geometry.is_valid
+            if invalid.any():  # reprojection can leave sub-millimetre self-touches
+                gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].values)
+            self._measured[layer_id] = gdf
         return self._measured[layer_id]
 
     def coverage_lonlat(self) -> shapely.Geometry:

@@ -46,7 +46,8 @@ def coastline(ctx, *, classes: list, default_class: str, natural_classes: list,
     ``chunk_m``; each piece takes the first class in ``classes`` whose test it
     passes (its midpoint within ``radius_m`` of an anchor place; or, with
     ``islands = true``, lying on an island), else ``default_class``; runs of one
-    class are merged into segments. Classes: 海岸线保护与利用管理办法 (2017) Arts. 6–9
+    class are merged into segments; ``island`` marks segments off the main land part
+    (the retention rate counts the mainland coast only). Classes: 海岸线保护与利用管理办法 (2017) Arts. 6–9
     (严格保护 / 限制开发 / 优化利用); ``natural`` marks classes counted as natural
     shoreline (Art. 2) for the retention rate.
     """
@@ -80,10 +81,12 @@ def coastline(ctx, *, classes: list, default_class: str, natural_classes: list,
                     kind = zone_class
                     break
             kinds.append(kind)
+        on_island = main_edge.distance(mids[0]) > 1.0
         start = 0
         for i in range(1, len(pieces) + 1):
             if i == len(pieces) or kinds[i] != kinds[start]:
-                rows.append({"zone_class": kinds[start], "geometry": _join(pieces[start:i])})
+                rows.append({"zone_class": kinds[start], "island": on_island,
+                             "geometry": _join(pieces[start:i])})
                 start = i
     counter: dict = {}
     for row in rows:

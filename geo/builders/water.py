@@ -104,11 +104,12 @@ def reservoir_zones(ctx, *, reservoirs: list, catchment_m: float = 2000.0, quasi
         per_source.append((spec, size, reservoir_levels(water, intake, size, catchment_m=catchment_m,
                                                         quasi_m=quasi_m)))
     # across sources the stricter level wins, so all zones are pairwise disjoint
+    # and at one level the source listed first keeps the overlap
     stricter = shapely.Polygon()
     for level in ("L1", "L2", "quasi"):
         for _, _, levels in per_source:
             levels[level] = shapely.difference(levels[level], stricter)
-        stricter = shapely.union_all([stricter] + [lv[level] for _, _, lv in per_source])
+            stricter = shapely.union(stricter, levels[level])
     rows = []
     for spec, size, levels in per_source:
         for level, geom in levels.items():

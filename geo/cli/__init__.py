@@ -1,0 +1,1 @@
+"""The ``ecozone`` command line (the only part of ecozone that knows click)."""

@@ -1,0 +1,72 @@
+"""``ecozone``: the command group, logging and the one place errors become exit codes.
+
+Exit codes: 0 done; 1 validation found errors; 2 bad input (one line on
+stderr, no traceback unless -vv); 3 a checked site reached ``--fail-on``.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+
+import click
+
+from .. import __version__
+from ..errors import EcozoneError
+
+
+class EcozoneGroup(click.Group):
+    """Runs a command and turns ecozone's errors into one line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EcozoneError as exc:
+            if ctx.obj and ctx.obj.get("verbose", 0) >= 2:
+                raise
+            click.echo(f"ecozone: error: {exc}", err=True)
+            ctx.exit(2)
+        except (OSError, UnicodeError, MemoryError) as exc:  # unreadable files and the like
+            if ctx.obj and ctx.obj.get("verbose", 0) >= 2:
+                raise
+            click.echo(f"ecozone: error: {type(exc).__name__}: {' '.join(str(exc).split())}", err=True)
+            ctx.exit(2)
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"ecozone: warning: {' '.join(str(message).split())}", err=True)
+
+
+@click.group(cls=EcozoneGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ecozone")
+@click.option("-v", "--verbose", count=True, help="更多日志 / more log output (-vv: tracebacks)")
+@click.option("-q", "--quiet", is_flag=True, help="只报错误 / errors only")
+@click.pass_context
+def cli(ctx, verbose, quiet):
+    """生态空间分区管控 ecozone: assemble zoning layers, check project sites, draw maps, export layers.
+
+    \b
+    ecozone build layers/jinpu            组装图层 / assemble a layer set
+    ecozone validate layers/jinpu         校验 / validate it
+    ecozone layers layers/jinpu           图层与指标 / layers and plan indicators
+    ecozone check sites.csv -o out.csv    选址核查 / check project sites
+    ecozone map -o maps/jinpu.html        网页地图 / web map
+    ecozone export --format shp -o out/   导出 / export layers
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    ctx.obj["quiet"] = quiet
+    level = logging.ERROR if quiet else (logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="ecozone: %(message)s", stream=sys.stderr, force=True)
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    warnings.showwarning = _warning_line
+
+
+def _register():
+    from . import build, check, export, layers, map, validate
+
+    for mod in (build, validate, layers, check, map, export):
+        cli.add_command(mod.command)
+
+
+_register()

@@ -1,0 +1,8 @@
+"""``ecozone map``: not written yet."""
+import click
+
+
+@click.command("map")
+def command():
+    """(not yet available)"""
+    raise click.UsageError("ecozone map is not available yet")
