@@ -57,6 +57,7 @@ class LayerSpec:
     expect_count: dict = field(default_factory=dict)
     group: str = ""
     style: dict = field(default_factory=dict)
+    check: bool = True  # sites are checked against this layer
 
     def class_label(self, zone_class: str, lang: str = "zh") -> str:
         c = self.classes.get(zone_class, {})
@@ -122,7 +123,7 @@ def read_manifest(root) -> dict:
             builder=_need(lay, "builder", where, path), params=lay.get("params", {}),
             clause=_need(lay, "clause", where, path), provenance=_need(lay, "provenance", where, path),
             expect_count=lay.get("expect_count", {}), group=lay.get("group", lay["family"]),
-            style=lay.get("style", {})))
+            style=lay.get("style", {}), check=bool(lay.get("check", True))))
     data["layers"] = specs
     data["_root"] = path.parent
     data["_path"] = path
