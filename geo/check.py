@@ -92,8 +92,12 @@ def _rule_lookup(rules: RuleTable, zones: pd.DataFrame):
                     per_type.append(r)
                 # no type given: the strictest over all types (never a false clearance)
                 given = [r for r in per_type if r is not None]
-                if given:
-                    table[k, len(codes), lu_i, nmp_i] = pos[id(max(given, key=lambda r: SEVERITY[r.verdict]))]
+                general = rules.applicable(layer, zone_class, None, "in", lu, bool(nmp_i))
+                if general is not None:
+                    given.append(general)
+                if given:  # ties go to the general row, whose text states the zone's requirement
+                    top = max(given, key=lambda r: (SEVERITY[r.verdict], r.types is None))
+                    table[k, len(codes), lu_i, nmp_i] = pos[id(top)]
     return table, key_of_zone, keys, codes
 
 

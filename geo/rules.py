@@ -7,8 +7,8 @@ rule_id        unique id, e.g. ``WS-L1-T01``
 layer          layer id of the set
 zone_class     a class of that layer, or ``*``
 types          ``*`` or project-type codes/aliases separated by ``;``
-relation       ``in`` (the site meets the zone) or ``near`` (outside it,
-               within ``distance_m``)
+relation       ``in`` (the site meets the zone) or ``near`` (within
+               ``distance_m`` of it, which includes meeting it)
 distance_m     for ``near``: the distance in metres
 land_use       ``*``, ``occupy`` or ``cross`` (lines crossing without taking land)
 nmp            ``*``, ``true`` or ``false`` (national major project)
@@ -62,7 +62,8 @@ class Rule:
         return (4 if self.nmp != "*" else 0) + (2 if self.land_use != "*" else 0) + (1 if self.types else 0)
 
     def matches(self, zone_class: str, project_type: str | None, relation: str, land_use: str, nmp: bool) -> bool:
-        if self.zone_class not in ("*", zone_class) or self.relation != relation:
+        # a site in the zone is also within any distance of it: "near" rules apply to it too
+        if self.zone_class not in ("*", zone_class) or (relation == "near" and self.relation != "near"):
             return False
         if self.types is not None and project_type not in self.types:
             return False

@@ -9,7 +9,7 @@ from .coast import belts, coastal_strips, coastline
 from .compose import compose, control_units
 from .context import BuildContext
 from .reserves import reserve_zones
-from .shapes import shapes, study_area
+from .shapes import from_source, shapes, study_area
 from .water import reservoir_zones
 
 #: builder name (as written in a manifest) -> function
@@ -19,6 +19,7 @@ BUILDERS = {
     "coastal_strips": coastal_strips,
     "belts": belts,
     "shapes": shapes,
+    "from_source": from_source,
     "reservoir_zones": reservoir_zones,
     "reserve_zones": reserve_zones,
     "compose": compose,

@@ -125,3 +125,35 @@ def shapes(ctx, *, features: list, clip: str = "land", zone_class: str | None = 
         row.update(spec.get("attrs", {}))
         rows.append(row)
     return gpd.GeoDataFrame(rows, crs=ctx.measure_crs)
+
+
+def from_source(ctx, *, source: str, zone_class: str | None = None, class_field: str | None = None,
+                class_map: dict | None = None, name_zh_field: str = "name_zh", name_en_field: str | None = None,
+                keep: list | None = None, clip: str = "none"):
+    """Zones taken as they are from a source file (official boundaries, survey data).
+
+    The class is ``zone_class`` for all features, or read from ``class_field``
+    (mapped through ``class_map`` when given); names come from ``name_zh_field``
+    and ``name_en_field``; ``keep`` lists other attributes to carry over.
+    """
+    gdf = ctx.source(source)
+    rows = []
+    for i, rec in enumerate(gdf.itertuples(index=False)):
+        rec = rec._asdict()
+        if class_field:
+            value = rec.get(class_field)
+            cls = (class_map or {}).get(str(value), value) if class_map is not None or value is not None else None
+        else:
+            cls = zone_class
+        name_zh = str(rec.get(name_zh_field) or f"{source} {i + 1}")
+        name_en = str(rec.get(name_en_field) or name_zh) if name_en_field else name_zh
+        geom = ctx.clip(rec["geometry"], clip)
+        if geom.is_empty:
+            continue
+        row = {"zone_class": cls, "name_zh": name_zh, "name_en": name_en, "geometry": geom}
+        for k in keep or []:
+            row[k] = rec.get(k)
+        rows.append(row)
+    if not rows:
+        raise LayerSetError(f"source {source!r} gave no features", hint="check the file and the clip")
+    return gpd.GeoDataFrame(rows, crs=ctx.measure_crs)

@@ -1,8 +1,80 @@
-"""``ecozone check``: not written yet."""
+"""``ecozone check``: verdicts for project sites."""
+from __future__ import annotations
+
 import click
+
+from ..check import check_sites
+from ..layerset import read_layerset
+from ..results import concat_results, write_detail, write_results
+from ..sites import read_sites, sites_from_inline
+
+CHUNK = 100_000
 
 
 @click.command("check")
-def command():
-    """(not yet available)"""
-    raise click.UsageError("ecozone check is not available yet")
+@click.argument("sites", required=False, type=click.Path(dir_okay=False))
+@click.option("--layers", "layers_dir", default="layers/jinpu", show_default=True, type=click.Path(file_okay=False),
+              help="图层集目录 / layer-set folder")
+@click.option("--type", "project_type", help="未标类型的项目类型（T01–T14 或别名）/ type for sites without one")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
+              help="结果文件 .csv .json .geojson .gpkg / results file")
+@click.option("--detail", type=click.Path(dir_okay=False), help="逐区域明细 CSV / one row per site and zone met")
+@click.option("--report", type=click.Path(dir_okay=False), help="HTML 报告 / self-contained HTML report")
+@click.option("--point", "points", multiple=True, help="LON,LAT（可多次）/ an inline point site (repeatable)")
+@click.option("--wkt", "wkts", multiple=True, help="WKT 几何（经纬度）/ an inline WKT site in lon/lat")
+@click.option("--crs", help="文件未声明时的坐标系，如 EPSG:4550 / CRS of coordinates the file does not declare")
+@click.option("--encoding", help="文本编码 utf-8|gbk / text encoding of CSV or shapefile attributes")
+@click.option("--fail-on", type=click.Choice(["prohibited", "restricted"]),
+              help="有项目达到该级别时退出码为 3 / exit 3 when a site reaches this level")
+@click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="替换已有输出 / replace outputs")
+@click.pass_context
+def command(ctx, sites, layers_dir, project_type, out, detail, report, points, wkts, crs, encoding, fail_on, overwrite):
+    """选址核查 / Check project SITES against a layer set and write verdicts with reasons and citations.
+
+    \b
+    ecozone check sites.csv --type T03 -o result.csv --detail detail.csv --report report.html
+    ecozone check --point 121.905,39.10 --type linear -o result.json
+    """
+    ls = read_layerset(layers_dir)
+    options = {k: v for k, v in {"encoding": encoding}.items() if v}
+    frames = []
+    if sites:
+        frames.append(read_sites(sites, crs=crs, project_type=project_type, **options))
+    if points or wkts:
+        frames.append(sites_from_inline(points, wkts, project_type=project_type))
+    if not frames:
+        raise click.UsageError("give a SITES file, --point or --wkt")
+    if len(frames) == 1:
+        gdf = frames[0]
+    else:
+        import geopandas as gpd
+        import pandas as pd
+
+        frames = [f.to_crs(ls.storage_crs) for f in frames]
+        frames[1]["site_id"] = [f"inline-{i + 1}" for i in range(len(frames[1]))]
+        gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=ls.storage_crs)
+    quiet = ctx.obj.get("quiet", False) if ctx.obj else False
+    if len(gdf) > CHUNK:
+        parts = []
+        starts = range(0, len(gdf), CHUNK)
+        with click.progressbar(starts, label="checking", file=click.get_text_stream("stderr"),
+                               hidden=quiet) as bar:
+            for start in bar:
+                parts.append(check_sites(gdf.iloc[start:start + CHUNK], ls))
+        result = concat_results(parts)
+    else:
+        result = check_sites(gdf, ls)
+    write_results(result, out, overwrite=overwrite)
+    if detail:
+        write_detail(result, detail, overwrite=overwrite)
+    if report:
+        from ..report import write_report
+
+        write_report(result, report, overwrite=overwrite)
+    if not quiet:
+        click.echo(result.summary_line(), err=True)
+    if fail_on:
+        from ..rules import SEVERITY
+
+        if (result.sites["verdict"].map(SEVERITY).fillna(0) >= SEVERITY[fail_on]).any():
+            ctx.exit(3)

@@ -1,0 +1,158 @@
+"""A self-contained HTML report of a check (Chinese and English, no scripts, no network).
+
+Each site gets its verdict, its reasons with citations, the overlap figures and a
+small SVG map of the site and the zones it meets, drawn in the measurement CRS.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from . import __version__
+from .results import atomic_path
+from .text import RELATIONS, VERDICTS
+
+__all__ = ["write_report", "render_report"]
+
+CSS = """
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1.5em;color:#222;max-width:1100px}
+h1{font-size:1.4em} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;font-size:.9em} td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
+th{background:#f3f3f3} .notice{background:#fff3cd;border:1px solid #e0c36c;padding:.6em;margin:.8em 0}
+.v{display:inline-block;padding:1px 8px;border-radius:3px;color:#000;font-weight:bold}
+.site{display:flex;gap:1em;align-items:flex-start} .site svg{flex:none;border:1px solid #ccc;background:#f7fbff}
+.meta{color:#555;font-size:.85em} ul{margin:.3em 0 .3em 1.2em;padding:0}
+"""
+
+
+def _badge(verdict: str) -> str:
+    v = VERDICTS[verdict]
+    return f'<span class="v" style="background:{v["color"]}">{escape(v["zh"])} / {escape(v["en"])}</span>'
+
+
+def _path(geom, tx) -> str:
+    out = []
+    for part in shapely.get_parts(geom):
+        if part.geom_type == "Polygon":
+            for ring in [part.exterior, *part.interiors]:
+                xy = tx(np.asarray(ring.coords))
+                out.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in xy) + "Z")
+        elif part.geom_type == "LineString":
+            xy = tx(np.asarray(part.coords))
+            out.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in xy))
+    return " ".join(out)
+
+
+def _minimap(site_geom, zones, colors, size=220) -> str:
+    """SVG of a site (measurement CRS) over the zones it meets."""
+    pad = max(300.0, 0.25 * max(site_geom.bounds[2] - site_geom.bounds[0], site_geom.bounds[3] - site_geom.bounds[1]))
+    x0, y0, x1, y1 = site_geom.buffer(pad).bounds
+    scale = size / max(x1 - x0, y1 - y0)
+    window = shapely.box(x0, y0, x1, y1)
+
+    def tx(xy):
+        return np.column_stack([(xy[:, 0] - x0) * scale, size - (xy[:, 1] - y0) * scale])
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}">']
+    for geom, color, label in zip(zones.geometry.values, colors, zones["name_zh"]):
+        g = shapely.intersection(geom.simplify(1.0 / scale), window)
+        if g.is_empty:
+            continue
+        parts.append(f'<path d="{_path(g, tx)}" fill="{color}" fill-opacity="0.45" stroke="{color}" '
+                     f'stroke-width="1"><title>{escape(str(label))}</title></path>')
+    if site_geom.geom_type in ("Point", "MultiPoint"):
+        for p in shapely.get_parts(site_geom):
+            x, y = tx(np.array([[p.x, p.y]]))[0]
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#000" stroke="#fff" stroke-width="2"/>')
+    else:
+        fill = "none" if site_geom.geom_type.endswith("LineString") else "#000"
+        parts.append(f'<path d="{_path(site_geom, tx)}" fill="{fill}" fill-opacity="0.15" stroke="#000" stroke-width="2.5"/>')
+    bar = 1000 if (x1 - x0) > 2500 else 100
+    parts.append(f'<line x1="8" y1="{size - 10}" x2="{8 + bar * scale:.1f}" y2="{size - 10}" stroke="#000" stroke-width="2"/>'
+                 f'<text x="8" y="{size - 14}" font-size="10">{bar} m</text></svg>')
+    return "".join(parts)
+
+
+def render_report(result, *, title: str | None = None, max_maps: int = 200) -> str:
+    """The report as an HTML string."""
+    ls = result.layerset
+    sites = result.sites
+    detail = result.detail
+    counts = result.counts()
+    measured_sites = sites.to_crs(ls.measure_crs).geometry.values
+    zones = ls.all_features().to_crs(ls.measure_crs).set_index("zone_id")
+    color = {zid: ls.specs[lay].color(cls) for zid, lay, cls in zip(zones.index, zones["layer"], zones["zone_class"])}
+    title = title or "项目选址生态空间管控核查报告 / Siting check report"
+    h = [f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+         f"<style>{CSS}</style></head><body>", f"<h1>{escape(title)}</h1>"]
+    if ls.illustrative:
+        h.append(f"<div class='notice'>⚠ {escape(ls.info.get('notice_zh', ''))}<br>{escape(ls.info.get('notice_en', ''))}</div>")
+    h.append(f"<p class='meta'>图层集 Layer set: <b>{escape(ls.info['title_zh'])}</b> / {escape(ls.info['title_en'])} "
+             f"({escape(ls.name)}); 构建 build {escape(str(ls.meta.get('build_date', '')))}; "
+             f"内容哈希 content hash <code>{escape(str(ls.meta.get('content_hash', ''))[:16])}</code>; "
+             f"ecozone {escape(__version__)}; 生成 generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; "
+             f"计量坐标系 measured in {escape(str(ls.info['measure_crs']))}</p>")
+    h.append("<h2>汇总 Summary</h2><table><tr><th>结论 Verdict</th><th>项目数 Sites</th></tr>")
+    for v, n in counts.items():
+        h.append(f"<tr><td>{_badge(v)}</td><td>{n}</td></tr>")
+    h.append(f"<tr><th>合计 Total</th><th>{len(sites)}</th></tr></table>")
+    h.append("<table style='margin-top:1em'><tr><th>编号 ID</th><th>名称 Name</th><th>类型 Type</th>"
+             "<th>结论 Verdict</th><th>涉及区域 Zones met</th></tr>")
+    for r in sites.itertuples(index=False):
+        h.append(f"<tr><td><a href='#s-{escape(str(r.site_id))}'>{escape(str(r.site_id))}</a></td><td>{escape(str(r.name))}</td>"
+                 f"<td>{escape(str(r.project_type or '—'))} {escape(str(r.project_type_zh))}</td><td>{_badge(r.verdict)}</td>"
+                 f"<td>{r.n_hits}</td></tr>")
+    h.append("</table>")
+    by_site = {k: g for k, g in detail.groupby("site_id", sort=False)}
+    for i, r in enumerate(sites.itertuples(index=False)):
+        h.append(f"<h2 id='s-{escape(str(r.site_id))}'>{escape(str(r.site_id))} {escape(str(r.name))} {_badge(r.verdict)}</h2>")
+        d = by_site.get(r.site_id)
+        body = ["<div>", f"<p>类型 Type: {escape(str(r.project_type or '—'))} {escape(str(r.project_type_zh))}; "
+                f"覆盖 Coverage: {escape(str(r.coverage))}</p>",
+                "<p><b>理由</b>：" + escape(str(r.reasons_zh)) + "<br><b>Reasons</b>: " + escape(str(r.reasons_en)) + "</p>"]
+        if d is not None and len(d):
+            body.append("<table><tr><th>图层 Layer</th><th>区域 Zone</th><th>关系 Relation</th><th>占用面积 m²</th>"
+                        "<th>占比 Share</th><th>长度 m</th><th>桩号 Chainage</th><th>距离 m</th><th>规则 Rule</th>"
+                        "<th>结论 Verdict</th><th>依据 Citation</th></tr>")
+            for f in d.itertuples(index=False):
+                rel = RELATIONS[f.relation]
+                body.append(
+                    f"<tr><td>{escape(ls.specs[f.layer].title_zh)}</td><td>{escape(str(f.zone_name_zh))}<br>{escape(str(f.zone_name_en))}</td>"
+                    f"<td>{escape(rel['zh'])} {escape(rel['en'])}</td><td>{_num(f.overlap_area_m2)}</td>"
+                    f"<td>{_num(100 * f.overlap_share, 2)}%</td><td>{_num(f.overlap_length_m)}</td>"
+                    f"<td>{escape(str(f.chainage))}</td><td>{_num(f.distance_m) if f.relation == 'near' else ''}</td>"
+                    f"<td>{escape(str(f.rule_id))}{' (J)' if f.judgement else ''}</td><td>{_badge(f.verdict)}</td>"
+                    f"<td>{escape(str(f.citation))}</td></tr>")
+            body.append("</table>")
+        body.append("</div>")
+        svg = ""
+        if i < max_maps and r.verdict != "unknown":
+            ids = list(d["zone_id"]) if d is not None else []
+            met = zones.loc[[z for z in ids if z in zones.index and zones.loc[z, "layer"] != "study_area"]]
+            svg = _minimap(measured_sites[i], met, [color[z] for z in met.index])
+        h.append(f"<div class='site'>{svg}{''.join(body)}</div>")
+    h.append("<p class='meta'>判定规则：各图层独立判定，取最严格结论；覆盖范围外为“未知”，不作放行。"
+             " Each layer is judged on its own and the most severe verdict wins; outside the coverage is 'unknown', never allowed.</p>")
+    h.append("</body></html>")
+    return "\n".join(h)
+
+
+def _num(v, nd=1):
+    try:
+        if v != v:  # NaN
+            return ""
+        return f"{v:,.{nd}f}"
+    except (TypeError, ValueError):
+        return ""
+
+
+def write_report(result, out, *, overwrite: bool = True, **kw) -> Path:
+    """Write the report to ``out`` atomically."""
+    out = Path(out)
+    with atomic_path(out, overwrite=overwrite) as tmp:
+        tmp.write_text(render_report(result, **kw), encoding="utf-8")
+    return out

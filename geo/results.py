@@ -1,0 +1,117 @@
+"""Writing check results: site verdicts and per-zone findings, atomically."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from . import __version__
+from .errors import ExportError
+
+__all__ = ["write_results", "write_detail", "atomic_path", "RESULT_FORMATS"]
+
+RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg")
+
+
+@contextmanager
+def atomic_path(target, *, overwrite: bool = True):
+    """Yield a temporary path beside ``target``; on success rename it over ``target``.
+
+    On any failure the temporary file is removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise ExportError("output exists", path=target, hint="give --overwrite to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[c for c in df.columns if c.startswith("_")])
+
+
+def _site_table(result) -> pd.DataFrame:
+    sites = result.sites
+    rep = shapely.point_on_surface(sites.to_crs(4326).geometry.values)
+    out = pd.DataFrame(sites.drop(columns="geometry"))
+    out["lon"] = shapely.get_x(rep).round(7)
+    out["lat"] = shapely.get_y(rep).round(7)
+    return out
+
+
+def write_results(result, out, *, overwrite: bool = True) -> Path:
+    """Write site-level results; the format follows the extension (.csv, .json, .geojson, .gpkg).
+
+    CSV is UTF-8 with a BOM (opens in Excel with Chinese intact) and gives each
+    site's representative lon/lat; GeoJSON is RFC 7946 (WGS84); GeoPackage holds
+    ``sites`` and ``findings``; JSON nests each site's findings.
+    """
+    out = Path(out)
+    ext = out.suffix.lower()
+    if ext not in RESULT_FORMATS:
+        raise ExportError(f"unknown output format {ext!r}", path=out, hint=f"use one of {', '.join(RESULT_FORMATS)}")
+    ls = result.layerset
+    with atomic_path(out, overwrite=overwrite) as tmp:
+        if ext == ".csv":
+            _site_table(result).to_csv(tmp, index=False, encoding="utf-8-sig")
+        elif ext == ".geojson":
+            gdf = result.sites.to_crs(4326)
+            pyogrio.write_dataframe(gdf, tmp, driver="GeoJSON", layer_options={"RFC7946": "YES",
+                                                                               "COORDINATE_PRECISION": 7})
+        elif ext == ".gpkg":
+            pyogrio.write_dataframe(result.sites, tmp, layer="sites", promote_to_multi=False)
+            pyogrio.write_dataframe(_plain(result.detail), tmp, layer="findings")
+        else:
+            table = _site_table(result)
+            detail = _plain(result.detail)
+            by_site = {k: g.drop(columns="site_id").to_dict("records") for k, g in detail.groupby("site_id", sort=False)}
+            doc = {
+                "ecozone_version": __version__,
+                "layerset": {"name": ls.name, "title_zh": ls.info["title_zh"], "title_en": ls.info["title_en"],
+                             "status": ls.info.get("status"), "build_date": ls.meta.get("build_date"),
+                             "content_hash": ls.meta.get("content_hash")},
+                "counts": result.counts(),
+                "sites": [dict(rec, findings=by_site.get(rec["site_id"], [])) for rec in table.to_dict("records")],
+            }
+            tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=_json_default), encoding="utf-8")
+    return out
+
+
+def _json_default(v):
+    if isinstance(v, float) and v != v:
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    return str(v)
+
+
+def write_detail(result, out, *, overwrite: bool = True) -> Path:
+    """Write one row per (site, zone met) as CSV (UTF-8 with BOM)."""
+    out = Path(out)
+    with atomic_path(out, overwrite=overwrite) as tmp:
+        _plain(result.detail).to_csv(tmp, index=False, encoding="utf-8-sig")
+    return out
+
+
+def concat_results(parts: list):
+    """Join the results of several batches of one layer set."""
+    from .check import CheckResult
+
+    sites = gpd.GeoDataFrame(pd.concat([p.sites for p in parts], ignore_index=True), crs=parts[0].sites.crs)
+    detail = pd.concat([p.detail for p in parts], ignore_index=True)
+    return CheckResult(sites=sites, detail=detail, layerset=parts[0].layerset)

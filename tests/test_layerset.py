@@ -1,0 +1,97 @@
+"""The Jinpu layer set builds, validates and matches the plan; manifests fail clearly."""
+from __future__ import annotations
+
+import pytest
+
+from geo import read_layerset, validate_layerset
+from geo.errors import LayerSetError
+from geo.layerset import REQUIRED_COLUMNS, read_manifest
+from geo.summary import indicators, layer_summary
+
+JINPU_LAYERS = ["study_area", "coastline", "coastal_strips", "eco_ridge", "eco_cores", "eco_belts", "eco_corridors",
+                "eco_sources", "water_source", "nature_reserves", "red_line", "water_control_units",
+                "air_control_units", "receptors"]
+
+
+def test_jinpu_validates_clean(jinpu):
+    findings = validate_layerset(jinpu)
+    errors = [f for f in findings if f.severity == "error"]
+    assert not errors, errors
+    checks = {f.check for f in findings}
+    assert {"count", "partition", "nested", "disjoint", "contains", "rules"} <= checks
+
+
+def test_jinpu_layer_ids_and_counts_match_the_plan(jinpu):
+    assert jinpu.layer_ids == JINPU_LAYERS
+    count = lambda lid, cls: int((jinpu.layer(lid)["zone_class"] == cls).sum())  # noqa: E731
+    assert count("eco_corridors", "primary") == 18
+    types = jinpu.layer("eco_corridors")["corridor_type"].value_counts()
+    assert types["river"] == 11 and types["mountain"] == 7
+    assert count("eco_cores", "core") == 2
+    assert count("eco_belts", "belt") == 2
+    assert count("eco_ridge", "ridge") == 1
+    assert count("eco_sources", "source") == 6
+    assert set(jinpu.layer("water_source")["source_name_zh"]) == {"卧龙水库", "鸽子塘水库", "石门子水库"}
+    assert set(jinpu.layer("coastline")["zone_class"]) == {"strict", "restricted", "optimized"}
+
+
+def test_every_feature_has_the_required_attributes(jinpu):
+    ids = []
+    for lid in jinpu.layer_ids:
+        gdf = jinpu.layer(lid)
+        for col in REQUIRED_COLUMNS:
+            assert col in gdf.columns, (lid, col)
+            assert gdf[col].notna().all() and (gdf[col].astype(str) != "").all(), (lid, col)
+        assert gdf.crs.to_epsg() == 4490
+        ids += list(gdf["zone_id"])
+    assert len(ids) == len(set(ids))
+
+
+def test_study_area_is_the_real_district(jinpu):
+    area_km2 = jinpu.measured("study_area").geometry.area.sum() / 1e6
+    assert 1900 < area_km2 < 2000  # 金州区 is about 1954 km²
+    # GCJ-02 was removed: the Jinzhou railway station (WGS84, OSM) lies well inside
+    from shapely.geometry import Point
+    assert jinpu.layer("study_area").geometry.iloc[0].contains(Point(121.72, 39.0985))
+
+
+def test_summary_and_indicators(jinpu):
+    df = layer_summary(jinpu)
+    assert set(df["layer"]) == set(JINPU_LAYERS)
+    ind = {i["indicator"]: i for i in indicators(jinpu)}
+    assert 0 < ind["red_line_share_of_land_pct"]["value"] < 100
+    nat = ind["natural_shoreline_retention_pct"]
+    assert 0 < nat["value"] < 100 and "20%" in nat["note"]
+    coast = jinpu.measured("coastline")
+    assert abs(coast.geometry.length.sum() / 1e3 - df[df.layer == "coastline"]["length_km"].sum()) < 0.05
+
+
+def test_manifest_errors_are_one_line(tmp_path):
+    with pytest.raises(LayerSetError, match="manifest.toml not found"):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.toml").write_text('[layerset]\nname="x"\ntitle_zh="x"\ntitle_en="x"\nstorage_crs="EPSG:4490"\n'
+                                            'measure_crs="EPSG:4326"\nstatus="illustrative"\n[[layers]]\n', encoding="utf-8")
+    with pytest.raises(LayerSetError, match="not projected"):
+        read_manifest(tmp_path)
+
+
+def test_unknown_builder_is_a_clear_error(tmp_path):
+    from conftest import make_tiny_layerset
+
+    root = make_tiny_layerset(tmp_path / "t")
+    text = (root / "manifest.toml").read_text(encoding="utf-8").replace('builder = "from_source"', 'builder = "nope"')
+    (root / "manifest.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(LayerSetError, match="builder 'nope' unknown"):
+        read_layerset(root)
+    assert not (root / "build" / "tiny.gpkg").exists()
+
+
+def test_build_is_redone_when_sources_change(tmp_path):
+    from conftest import make_tiny_layerset
+
+    root = make_tiny_layerset(tmp_path / "t")
+    first = read_layerset(root).meta["build_date"]
+    ls = read_layerset(root)
+    assert ls.meta["build_date"] == first  # not stale: not rebuilt
+    (root / "rules.csv").write_text((root / "rules.csv").read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert read_layerset(root).meta["source_hash"] != ls.meta["source_hash"]

@@ -1,0 +1,52 @@
+"""Rule tables: validation on load and which rule applies."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import TINY_RULES
+from geo.errors import RuleError
+from geo.rules import read_rules
+
+LAYERS = {"zones": {"a", "b", "c"}}
+
+
+def write(tmp_path, text):
+    p = tmp_path / "rules.csv"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("old,new,match", [
+    ("A-ALL,zones,a", "A-ALL,nowhere,a", "row 2.*unknown layer 'nowhere'"),
+    ("A-ALL,zones,a", "A-ALL,zones,z", "row 2.*no class 'z'"),
+    ("A-T12,zones,a,T12", "A-T12,zones,a,T99", "row 3.*unknown project type 'T99'"),
+    ("in,,*,*,prohibited,禁止建设", "in,,*,*,forbidden,禁止建设", "row 2.*unknown verdict 'forbidden'"),
+    ("near,500", "near,", "near rule needs a positive distance"),
+    ("A-T12,", "A-ALL,", "repeated"),
+])
+def test_bad_tables_are_clear_errors(tmp_path, old, new, match):
+    with pytest.raises(RuleError, match=match) as err:
+        read_rules(write(tmp_path, TINY_RULES.replace(old, new, 1)), LAYERS)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_column(tmp_path):
+    with pytest.raises(RuleError, match="missing columns citation"):
+        read_rules(write(tmp_path, TINY_RULES.replace(",citation", ",cite", 1)), LAYERS)
+
+
+def test_aliases_are_accepted(tmp_path):
+    t = read_rules(write(tmp_path, TINY_RULES.replace("T01;T02", "two_high;waste")), LAYERS)
+    assert t.applicable("zones", "c", "T02", "near", distance_m=100).rule_id == "C-NEAR"
+
+
+def test_specificity_then_severity(tmp_path):
+    t = read_rules(write(tmp_path, TINY_RULES), LAYERS)
+    assert t.applicable("zones", "a", "T03", "in").rule_id == "A-ALL"
+    assert t.applicable("zones", "a", "T12", "in").rule_id == "A-T12"
+    assert t.applicable("zones", "a", "T05", "in", nmp=True).rule_id == "A-NMP"
+    assert t.applicable("zones", "b", "T05", "in", land_use="cross").rule_id == "B-CROSS"
+    assert t.applicable("zones", "c", "T01", "near", distance_m=600) is None
+    assert t.applicable("zones", "c", "T01", "in").rule_id == "C-NEAR"  # inside is within any distance
+    assert t.zone_requirement("zones", "a").rule_id == "A-ALL"
+    assert t.max_distance("zones") == 500
