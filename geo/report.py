@@ -136,7 +136,8 @@ def render_report(result, *, title: str | None = None, max_maps: int = 200) -> s
             svg = _minimap(measured_sites[i], met, [color[z] for z in met.index])
         h.append(f"<div class='site'>{svg}{''.join(body)}</div>")
     h.append("<p class='meta'>判定规则：各图层独立判定，取最严格结论；覆盖范围外为“未知”，不作放行。"
-             " Each layer is judged on its own and the most severe verdict wins; outside the coverage is 'unknown', never allowed.</p>")
+             " Each layer is judged on its own and the most severe verdict wins;"
+             " outside the coverage is 'unknown', never allowed.</p>")
     h.append("</body></html>")
     return "\n".join(h)
 

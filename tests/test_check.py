@@ -6,12 +6,11 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pytest
-import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
-from conftest import X0, Y0, ZONE_A
+from conftest import X0, Y0
 from geo import check_sites, sites_from_inline
 from geo.check import chainage
 from geo.errors import CoverageWarning
@@ -67,7 +66,7 @@ def test_oracle_matches_brute_force(tiny):
     with pytest.warns(CoverageWarning):
         res = check_sites(sites, tiny)
     met = res.detail[res.detail["relation"] != "near"]
-    got = {(s, z): (a if a == a else l) for s, z, a, l in
+    got = {(s, z): (a if a == a else length) for s, z, a, length in
            zip(met["site_id"], met["zone_id"], met["overlap_area_m2"], met["overlap_length_m"])}
     want = brute_force(tiny, geoms)
     assert set(got) == set(want)
@@ -195,9 +194,8 @@ def test_outside_coverage_is_unknown(tiny, x, y, t):
 
 # -- Jinpu: every rule row is reachable and gives its verdict ------------------------------------
 
-def _site_for(ls, rule, codes):
+def _site_for(ls, table, rule, codes):
     """A site and its attributes for which ``rule`` is the applicable rule, or None."""
-    table = layerset_rules(ls)
     zones = ls.measured(rule.layer)
     if rule.zone_class != "*":
         zones = zones[zones["zone_class"] == rule.zone_class]
@@ -212,20 +210,19 @@ def _site_for(ls, rule, codes):
             else:
                 res_rule = table.applicable(rule.layer, zone.zone_class, t, relation, lu, nmp,
                                             distance_m=rule.distance_m / 2)
-                if res_rule is not rule:
+                if res_rule != rule:
                     continue
             if rule.relation == "in":
-                geom = zone.geometry.point_on_surface()
-            else:
-                b = zone.geometry.exterior if zone.geometry.geom_type == "Polygon" else max(
-                    zone.geometry.geoms, key=lambda p: p.area).exterior
-                p = b.interpolate(0.37, normalized=True)
-                c = zone.geometry.centroid
+                return zone.geometry.point_on_surface(), zone.zone_id, t, lu, nmp
+            b = zone.geometry.exterior if zone.geometry.geom_type == "Polygon" else max(
+                zone.geometry.geoms, key=lambda p: p.area).exterior
+            c = zone.geometry.centroid
+            for frac in np.linspace(0.05, 0.95, 19):  # a point outside, half the rule distance away, in coverage
+                p = b.interpolate(frac, normalized=True)
                 v = np.array([p.x - c.x, p.y - c.y])
                 geom = Point(np.array([p.x, p.y]) + v / np.linalg.norm(v) * rule.distance_m / 2)
-                if zone.geometry.distance(geom) >= rule.distance_m:
-                    continue
-            return geom, zone.zone_id, t, lu, nmp
+                if 0 < zone.geometry.distance(geom) < rule.distance_m and ls.coverage.contains(geom):
+                    return geom, zone.zone_id, t, lu, nmp
     return None
 
 
@@ -237,7 +234,7 @@ def test_every_jinpu_rule_is_exercised(jinpu):
     geoms, attrs, expect = [], [], []
     unreachable = []
     for rule in table.rules:
-        found = _site_for(jinpu, rule, codes)
+        found = _site_for(jinpu, table, rule, codes)
         if found is None:
             unreachable.append(rule.rule_id)
             continue

@@ -50,3 +50,18 @@ def test_specificity_then_severity(tmp_path):
     assert t.applicable("zones", "c", "T01", "in").rule_id == "C-NEAR"  # inside is within any distance
     assert t.zone_requirement("zones", "a").rule_id == "A-ALL"
     assert t.max_distance("zones") == 500
+
+
+def test_short_row_and_blank_types_and_untyped_nmp(tmp_path):
+    with pytest.raises(RuleError, match="row 2: row has"):
+        read_rules(write(tmp_path, TINY_RULES.split("\n")[0] + "\nX,zones,a\n"), LAYERS)
+    with pytest.raises(RuleError, match="types is empty"):
+        read_rules(write(tmp_path, TINY_RULES.replace("A-ALL,zones,a,*", "A-ALL,zones,a,")), LAYERS)
+    with pytest.raises(RuleError, match="nmp row must list"):
+        read_rules(write(tmp_path, TINY_RULES.replace("A-NMP,zones,a,T05", "A-NMP,zones,a,*")), LAYERS)
+
+
+def test_named_class_beats_star_class_at_equal_specificity(tmp_path):
+    extra = "STAR,zones,*,*,in,,*,*,prohibited,全区禁止,all prohibited,条款,false\n"
+    t = read_rules(write(tmp_path, TINY_RULES + extra), LAYERS)
+    assert t.applicable("zones", "c", "T03", "in").rule_id == "C-ALL"

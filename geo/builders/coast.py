@@ -71,7 +71,7 @@ def coastline(ctx, *, classes: list, default_class: str, natural_classes: list,
         pieces = _chunks(line, chunk_m)
         mids = [p.interpolate(0.5, normalized=True) for p in pieces]
         kinds = []
-        for p, mid in zip(pieces, mids):
+        for mid in mids:
             kind = default_class
             for zone_class, area, islands in tests:
                 if area is not None and area.contains(mid):
