@@ -66,7 +66,7 @@ def summary_table(ls: LayerSet) -> str:
         lines.append(f"!! {ls.info.get('notice_zh', '')} {ls.info.get('notice_en', '')}")
     lines.append(f"build {ls.meta.get('build_date', '?')}  content {ls.meta.get('content_hash', '')[:12]}")
     lines.append("")
-    lines.append(df.fillna("").to_string(index=False))
+    lines.append(df.astype(object).where(df.notna(), "").to_string(index=False))
     lines.append("")
     for ind in indicators(ls):
         lines.append(f"{ind['name_zh']} {ind['indicator']}: {ind['value']} {ind['unit']}  ({ind['note']})")

@@ -35,17 +35,17 @@ def main():
     geopark = zone("nature_reserves", name_zh="金石滩")
     general = zone("water_control_units", zone_class="general")
     c = l1.centroid
-    quasi = zone("water_source", name_zh="卧龙水库准")
-    ring = max(shapely.get_parts(quasi), key=lambda p: p.area).exterior
+    l2 = zone("water_source", name_zh="卧龙水库二级")
+    ring = max(shapely.get_parts(l2), key=lambda p: p.area).exterior
     east = max(ring.coords, key=lambda xy: xy[0])
-    # a parcel whose west edge reaches 0.4 m into the quasi-zone: a boundary contact, not an overlap
+    # a farm strip whose west edge reaches 0.4 m into the L2 zone: a boundary contact, not an overlap
     touch = box(east[0] - 0.4, east[1] - 1.0, east[0] + 250, east[1] + 1.0)
     rc = ridge.centroid
     road = LineString([(rc.x - 6000, rc.y + 3000), (rc.x + 6000, rc.y - 3000)])
     farm = general.representative_point()
     sites = [
         ("D01", "卧龙水库库区化工项目 Chemical works by Wolong Reservoir", "T03", "occupy", "false", Point(c.x, c.y)),
-        ("D02", "卧龙水库准保护区边界仓储地块 Warehouse strip at the quasi-zone edge", "T03", "occupy", "false", touch),
+        ("D02", "卧龙水库二级保护区边界农田 Farm strip at the L2 zone edge", "T10", "occupy", "false", touch),
         ("D03", "跨中部山脊公路 Road across the central ridge", "T05", "occupy", "false", road),
         ("D04", "开发区住宅地块 Housing parcel in the development area", "T08", "occupy", "false",
          dda.representative_point().buffer(250, quad_segs=4)),

@@ -1,0 +1,108 @@
+"""The command line: build, validate, layers and check, with their exit codes and outputs."""
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from geo.cli.main import cli
+
+DEMO = "layers/jinpu/demo_sites.csv"
+
+
+def test_layers_prints_indicators(runner):
+    r = runner.invoke(cli, ["layers", "layers/jinpu"])
+    assert r.exit_code == 0, r.output
+    assert "大陆自然岸线保有率" in r.output and "eco_corridors" in r.output
+    assert "示意数据" in r.output
+
+
+def test_validate_exit_codes(runner, tmp_path):
+    r = runner.invoke(cli, ["validate", "layers/jinpu"])
+    assert r.exit_code == 0, r.output
+    assert "0 error(s)" in r.output
+    from conftest import make_tiny_layerset
+
+    root = make_tiny_layerset(tmp_path / "t")
+    text = (root / "manifest.toml").read_text(encoding="utf-8")
+    text = text.replace('clause = "test clause"', 'clause = "test clause"\nexpect_count = { a = 5 }')
+    (root / "manifest.toml").write_text(text, encoding="utf-8")
+    r = runner.invoke(cli, ["validate", str(root)])
+    assert r.exit_code == 1
+    assert "declared 5" in r.output
+
+
+def test_build_writes_the_geopackage(runner, tmp_path):
+    out = tmp_path / "x.gpkg"
+    r = runner.invoke(cli, ["build", "layers/dalian", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    import pyogrio
+
+    names = [n for n, _ in pyogrio.list_layers(out)]
+    assert {"study_area", "control_units"} <= set(names)
+
+
+def test_check_demo_all_outputs(runner, tmp_path):
+    out = tmp_path / "r"
+    r = runner.invoke(cli, ["check", DEMO, "-o", f"{out}.csv", "--detail", f"{out}_detail.csv",
+                            "--report", f"{out}.html"])
+    assert r.exit_code == 0, r.output
+    res = pd.read_csv(f"{out}.csv", encoding="utf-8-sig")
+    assert set(res["verdict"]) == {"prohibited", "restricted", "caution", "allowed", "unknown"}
+    for col in ["site_id", "name", "project_type", "verdict", "verdict_zh", "reasons_zh", "reasons_en", "n_hits"]:
+        assert col in res.columns
+    detail = pd.read_csv(f"{out}_detail.csv", encoding="utf-8-sig")
+    for col in ["site_id", "layer", "zone_id", "zone_class", "relation", "overlap_area_m2", "overlap_share",
+                "overlap_length_m", "distance_m", "rule_id", "verdict", "citation"]:
+        assert col in detail.columns
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "示意数据" in html and "<svg" in html and "水污染防治法" in html
+    assert "checked 8 sites" in r.output
+
+
+@pytest.mark.parametrize("ext", ["json", "geojson", "gpkg"])
+def test_check_other_formats(runner, tmp_path, ext):
+    out = tmp_path / f"r.{ext}"
+    r = runner.invoke(cli, ["check", DEMO, "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    if ext == "json":
+        doc = json.loads(out.read_text(encoding="utf-8"))
+        assert doc["counts"]["prohibited"] >= 1 and doc["sites"][0]["findings"]
+    else:
+        gdf = gpd.read_file(out) if ext == "geojson" else gpd.read_file(out, layer="sites")
+        assert len(gdf) == 8 and gdf.crs.to_epsg() in (4326, 4490)
+
+
+def test_fail_on_exits_3(runner, tmp_path):
+    r = runner.invoke(cli, ["check", DEMO, "-o", str(tmp_path / "r.csv"), "--fail-on", "prohibited"])
+    assert r.exit_code == 3
+
+
+def test_inline_point_and_bad_input(runner, tmp_path):
+    out = tmp_path / "p.csv"
+    r = runner.invoke(cli, ["check", "--point", "121.905108,39.0930171", "--type", "T03", "-o", str(out)])
+    assert r.exit_code == 0 and "prohibited" in out.read_text(encoding="utf-8-sig")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,lon,lat\n1,121.8,39.1\n2,1215.3,39.1\n", encoding="utf-8")
+    out2 = tmp_path / "never.csv"
+    r = runner.invoke(cli, ["check", str(bad), "-o", str(out2)])
+    assert r.exit_code == 2
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "bad.csv, row 3" in lines[0] and "Traceback" not in r.output
+    assert not out2.exists()
+
+
+def test_unknown_type_is_one_line(runner, tmp_path):
+    r = runner.invoke(cli, ["check", "--point", "121.8,39.1", "--type", "T99", "-o", str(tmp_path / "x.csv")])
+    assert r.exit_code == 2 and "unknown project type 'T99'" in r.output
+
+
+def test_second_layer_set_checks(runner, tmp_path):
+    out = tmp_path / "d.csv"
+    r = runner.invoke(cli, ["check", "--layers", "layers/dalian", "--point", "121.62,38.92", "--point", "122.6,39.27",
+                            "--type", "T01", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    res = pd.read_csv(out, encoding="utf-8-sig")
+    assert list(res["verdict"]) == ["restricted", "unknown"]
