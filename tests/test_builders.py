@@ -88,3 +88,98 @@ def test_subdivide_keeps_area_and_bounds_vertices():
     assert max(shapely.get_num_coordinates(p) for p in pieces) <= 64
     assert sum(p.area for p in pieces) == pytest.approx(g.area, rel=1e-9)
     assert shapely.union_all(pieces).symmetric_difference(g).area < 1e-3
+
+
+# -- builders that work on a context: land, a neighbour and previously built layers ------------------
+
+def _ctx(land, other=None):
+    from pathlib import Path
+
+    from geo.builders.context import BuildContext
+
+    ctx = BuildContext(root=Path("."), sources={}, measure_crs="EPSG:4550")
+    ctx._cache["_land"] = land
+    ctx._cache["_other"] = other if other is not None else shapely.Polygon()
+    return ctx
+
+
+def _frame(rows):
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(rows, crs=4550)
+
+
+def test_coastline_classes_partition_and_island_flag():
+    from geo.builders.coast import coastline
+
+    land = shapely.union(box(0, 0, 10_000, 10_000), box(20_000, 0, 21_000, 1_000))  # mainland + island
+    ctx = _ctx(land, box(-5_000, 0, 0, 10_000))
+    segs = coastline(ctx, classes=[{"zone_class": "strict", "islands": True, "name_zh": "严", "name_en": "S"}],
+                     default_class="optimized", natural_classes=["strict"], chunk_m=250)
+    assert segs.geometry.length.sum() == pytest.approx(29_800 + 4_000, abs=1e-6)
+    island = segs[segs["island"]]
+    assert set(island["zone_class"]) == {"strict"} and island.geometry.length.sum() == pytest.approx(4_000)
+    assert set(segs.loc[~segs["island"], "zone_class"]) == {"optimized"}
+    assert list(segs["natural"]) == list(segs["zone_class"] == "strict")
+
+
+def test_coastal_strips_have_their_widths_and_stricter_wins():
+    from geo.builders.coast import coastal_strips
+
+    land = box(0, -5_000, 10_000, 0)  # sea to the north of y = 0
+    ctx = _ctx(land)
+    ctx.built["coastline"] = _frame([
+        {"zone_id": "c-01", "zone_class": "optimized", "name_zh": "a", "name_en": "a", "natural": False,
+         "geometry": LineString([(0, 0), (5_000, 0)])},
+        {"zone_id": "c-02", "zone_class": "strict", "name_zh": "b", "name_en": "b", "natural": True,
+         "geometry": LineString([(5_000, 0), (10_000, 0)])},
+    ])
+    strips = coastal_strips(ctx, landward_m=200, seaward_m=500, priority=["strict", "optimized"])
+    s = strips.set_index("zone_class").geometry
+    assert s["strict"].area == pytest.approx(5_000 * 700, rel=1e-9)
+    assert s["optimized"].area == pytest.approx(5_000 * 700, rel=1e-9)
+    assert s["strict"].intersection(s["optimized"]).area < 1e-6
+
+
+def test_belts_split_at_the_divide():
+    from geo.builders.coast import belts
+
+    land = box(0, -5_000, 10_000, 0)
+    ctx = _ctx(land)
+    ctx.built["coastline"] = _frame([{"zone_id": "c-01", "zone_class": "x", "name_zh": "a", "name_en": "a",
+                                      "geometry": LineString([(0, 0), (10_000, 0)])}])
+    out = belts(ctx, belts=[{"name_zh": "西", "name_en": "W"}, {"name_zh": "东", "name_en": "E"}],
+                divide_lonlat=[[-1, -9_000], [4_000, -9_000], [4_000, 9_000], [-1, 9_000], [-1, -9_000]],
+                divide_crs="EPSG:4550", landward_m=1_000, seaward_m=3_000)
+    assert list(out["coast_length_m"]) == [4_000, 6_000]
+    assert out.geometry.iloc[0].area == pytest.approx(4_000 * 4_000, rel=1e-6)
+    assert out.geometry.iloc[0].intersection(out.geometry.iloc[1]).area < 1e-6
+
+
+def test_compose_splits_land_and_sea_and_contains_parts():
+    from geo.builders.compose import compose
+
+    land = box(0, 0, 10_000, 10_000)
+    ctx = _ctx(land)
+    ctx.built["a"] = _frame([{"zone_class": "core", "name_zh": "x", "name_en": "x", "geometry": box(-2_000, 1_000, 2_000, 3_000)}])
+    ctx.built["b"] = _frame([{"zone_class": "L1", "name_zh": "y", "name_en": "y", "geometry": box(5_000, 5_000, 6_000, 6_000)}])
+    out = compose(ctx, parts=[{"layer": "a", "classes": ["core"]}, {"layer": "b"}],
+                  land={"zone_class": "land", "name_zh": "陆", "name_en": "land"},
+                  sea={"zone_class": "marine", "name_zh": "海", "name_en": "sea"})
+    g = out.set_index("zone_class").geometry
+    assert g["land"].area == pytest.approx(2_000 * 2_000 + 1_000 * 1_000)
+    assert g["marine"].area == pytest.approx(2_000 * 2_000)
+
+
+def test_control_units_partition_the_land():
+    from geo.builders.compose import control_units
+
+    land = box(0, 0, 10_000, 10_000)
+    ctx = _ctx(land)
+    ctx.built["ws"] = _frame([{"zone_class": "L1", "name_zh": "w", "name_en": "w", "geometry": box(0, 0, 2_000, 2_000)}])
+    out = control_units(ctx, priority=[{"layer": "ws", "name_zh": "优", "name_en": "p"}],
+                        key=[{"name_zh": "重", "name_en": "k", "shape": "layer", "layer": "ws", "buffer_m": 1_000}],
+                        general={"name_zh": "一般", "name_en": "g"})
+    assert sum(out.geometry.area) == pytest.approx(land.area, rel=1e-9)
+    assert list(out["zone_class"]) == ["priority", "key", "general"]
+    assert shapely.union_all(out.geometry.values).symmetric_difference(land).area < 1
