@@ -161,7 +161,8 @@ def test_compose_splits_land_and_sea_and_contains_parts():
 
     land = box(0, 0, 10_000, 10_000)
     ctx = _ctx(land)
-    ctx.built["a"] = _frame([{"zone_class": "core", "name_zh": "x", "name_en": "x", "geometry": box(-2_000, 1_000, 2_000, 3_000)}])
+    ctx.built["a"] = _frame([{"zone_class": "core", "name_zh": "x", "name_en": "x",
+                              "geometry": box(-2_000, 1_000, 2_000, 3_000)}])
     ctx.built["b"] = _frame([{"zone_class": "L1", "name_zh": "y", "name_en": "y", "geometry": box(5_000, 5_000, 6_000, 6_000)}])
     out = compose(ctx, parts=[{"layer": "a", "classes": ["core"]}, {"layer": "b"}],
                   land={"zone_class": "land", "name_zh": "陆", "name_en": "land"},
