@@ -13,6 +13,7 @@ from .errors import (  # noqa: E402
     CRSError, EcozoneError, ExportError, GeometryRepairedWarning, LayerSetError, RuleError, SiteInputError,
 )
 from .layerset import LayerSet, read_layerset  # noqa: E402
+from .maps import build_map, write_map  # noqa: E402
 from .results import write_results  # noqa: E402
 from .rules import layerset_rules, read_rules  # noqa: E402
 from .sites import read_sites, sites_from_inline  # noqa: E402
@@ -23,7 +24,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "__version__", "read_layerset", "build_layerset", "validate_layerset", "LayerSet",
     "read_sites", "sites_from_inline", "check_sites", "CheckResult", "write_results",
-    "read_rules", "layerset_rules",
+    "read_rules", "layerset_rules", "build_map", "write_map",
     "EcozoneError", "LayerSetError", "RuleError", "SiteInputError", "CRSError", "ExportError",
     "GeometryRepairedWarning",
 ]
