@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -21,12 +22,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import GeometryRepairedWarning, SiteInputError
+from .coords import COORD_SYSTEMS, check_datum, guess_projected_hint
+from .errors import EcozoneError, GeometryRepairedWarning, SiteInputError
+from .readers import SiteInputWarning
 from .text import project_types, resolve_type
 
 log = logging.getLogger(__name__)
 
-__all__ = ["read_sites", "sites_from_inline", "normalize_sites", "SITE_COLUMNS"]
+__all__ = ["read_sites", "sites_from_inline", "normalize_sites", "SITE_COLUMNS", "SiteInputWarning"]
 
 SITE_COLUMNS = ["site_id", "name", "project_type", "nmp", "land_use", "radius_m", "kind"]
 _ALIASES = {
@@ -77,8 +80,16 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
     if len(gdf) == 0:
         raise SiteInputError("no sites in the input", **where, hint="check the file is not empty")
     gdf = gdf.reset_index(drop=True)
+    try:
+        check_datum(gdf.crs)
+    except SiteInputError as exc:
+        raise SiteInputError(exc.message, **where, hint=exc.hint) from None
     geoms = gdf.geometry.values
-    rows = np.arange(len(gdf)) + row_offset
+    if "_row" in gdf.columns:  # rows (or lines) the reader recorded
+        rows = pd.to_numeric(gdf["_row"], errors="coerce").fillna(-1).to_numpy(dtype="int64")
+        gdf = gdf.drop(columns="_row")
+    else:
+        rows = np.arange(len(gdf)) + row_offset
 
     missing = gdf.geometry.isna() | gdf.geometry.is_empty
     if missing.any():
@@ -91,9 +102,13 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
         first = int(np.flatnonzero(bad_type)[0])
         raise SiteInputError(f"unsupported geometry {geoms[first].geom_type}", **where, row=int(rows[first]),
                              hint="give a point, line or polygon per site")
-    if shapely.has_z(geoms).any():
-        warnings.warn(f"{path or 'sites'}: Z coordinates ignored (2D check)", GeometryRepairedWarning, stacklevel=2)
-        geoms = shapely.force_2d(geoms)
+    has_z = shapely.has_z(geoms)
+    has_m = shapely.has_m(geoms) if hasattr(shapely, "has_m") else np.zeros(len(geoms), dtype=bool)
+    zm = has_z | has_m  # dropped below; the warning names the sites once their ids are known
+    zm_what = " and ".join(w for w, f in (("Z", has_z), ("M", has_m)) if f.any())
+    if zm.any():
+        with np.errstate(invalid="ignore"):
+            geoms = shapely.force_2d(geoms)
     coords = shapely.get_coordinates(geoms)
     if not np.isfinite(coords).all():
         counts = shapely.get_num_coordinates(geoms)
@@ -108,8 +123,13 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
         if bad.any():
             first = int(owner[bad][0])
             x, y = coords[bad][0]
-            raise SiteInputError(f"({x:g}, {y:g}) is not a longitude/latitude", **where, row=int(rows[first]),
-                                 hint="projected metres need --crs with their EPSG code (e.g. EPSG:4550)")
+            swapped = (np.abs(coords[:, 0]) <= 90) & (np.abs(coords[:, 1]) <= 180)
+            if swapped.all():
+                raise SiteInputError(f"longitude and latitude look swapped (lon {_num(x)}, lat {_num(y)})", **where,
+                                     row=int(rows[first]),
+                                     hint="put longitude (x, about 73-135 in China) before latitude (y, about 18-54)")
+            raise SiteInputError(f"({_num(x)}, {_num(y)}) is not a longitude/latitude", **where,
+                                 row=int(rows[first]), hint=guess_projected_hint(x, y))
     # polygons need 3 distinct points; invalid ones are repaired with a warning naming them
     is_poly = np.isin(gtypes, [3, 6])
     invalid = ~shapely.is_valid(geoms)
@@ -128,22 +148,25 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
         geoms[invalid] = fixed
         ids_preview = invalid
     out = gpd.GeoDataFrame(geometry=geoms, crs=gdf.crs)
+    gdf = _sanitize_text(gdf, path)
 
     id_col = _find(gdf, "site_id")
     if id_col:
-        ids = gdf[id_col].astype(str).str.strip()
-        blank = ids.isin(["", "nan", "None"])
+        ids = gdf[id_col].astype(str).fillna("").str.strip()
+        blank = ids.isna() | ids.isin(["", "nan", "None", "<NA>"])
         ids = ids.where(~blank, pd.Series(rows, index=ids.index).astype(str))
     else:
         ids = pd.Series(rows.astype(str))
-    dup = ids.duplicated(keep=False)
+    dup = ids.duplicated(keep="first")
     if dup.any():
-        first = int(np.flatnonzero(dup.to_numpy())[0])
-        raise SiteInputError(f"site id {ids.iloc[first]!r} is used more than once ({int(dup.sum())} rows)", **where,
-                             row=int(rows[first]), hint="give every site its own id")
+        second = int(np.flatnonzero(dup.to_numpy())[0])
+        first = int(np.flatnonzero((ids == ids.iloc[second]).to_numpy())[0])
+        raise SiteInputError(f"site id {ids.iloc[second]!r} is used more than once (also row {int(rows[first])}; "
+                             f"{int(ids.duplicated(keep=False).sum())} rows in all)", **where,
+                             row=int(rows[second]), hint="give every site its own id")
     out.insert(0, "site_id", ids.to_numpy())
     name_col = _find(gdf, "name")
-    out.insert(1, "name", gdf[name_col].fillna("").astype(str).to_numpy() if name_col else "")
+    out.insert(1, "name", _text(gdf[name_col], "").to_numpy() if name_col else "")
 
     type_col = _find(gdf, "project_type")
     default = None
@@ -169,7 +192,7 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
     out.insert(3, "nmp", _bools(gdf[nmp_col], path, rows, nmp_col) if nmp_col else False)
     lu_col = _find(gdf, "land_use")
     if lu_col:
-        lu = gdf[lu_col].fillna("occupy").astype(str).str.strip().str.lower().replace(
+        lu = _text(gdf[lu_col], "occupy").str.strip().str.lower().replace(
             {"": "occupy", "占用": "occupy", "穿越": "cross", "跨越": "cross", "nan": "occupy"})
         bad = ~lu.isin(["occupy", "cross"])
         if bad.any():
@@ -195,11 +218,90 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
     for col in gdf.columns:
         if col != gdf.geometry.name and col not in used and col not in out.columns:
             out[col] = gdf[col].to_numpy()
+    if zm.any():
+        warnings.warn(f"{path or 'sites'}: {zm_what} values ignored (the check is 2D) for site(s) "
+                      f"{_preview(out.loc[zm, 'site_id'])}", GeometryRepairedWarning, stacklevel=2)
+    sanitized = gdf.attrs.get("_sanitized")
+    if sanitized is not None and len(sanitized):
+        warnings.warn(f"{path or 'sites'}: HTML, script or control characters removed from the text of site(s) "
+                      f"{_preview(out['site_id'].iloc[sanitized])}", SiteInputWarning, stacklevel=2)
     if ids_preview is not None:
         warnings.warn(f"{path or 'sites'}: invalid geometry repaired for site(s) "
-                      f"{', '.join(out.loc[ids_preview, 'site_id'].astype(str)[:10])}"
-                      f"{' …' if ids_preview.sum() > 10 else ''}; check them", GeometryRepairedWarning, stacklevel=2)
+                      f"{_preview(out.loc[ids_preview, 'site_id'])}; check them", GeometryRepairedWarning, stacklevel=2)
     return out
+
+
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>")
+_DANGER = re.compile(r"<\s*(?:script|iframe|object|embed|svg|img|style|link|meta|form)\b|javascript\s*:"
+                     r"|<[^<>]*\bon[a-z]+\s*=", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _sanitize_text(gdf, path):
+    """Strip HTML/script markup and control characters from text fields, with a warning naming the sites.
+
+    Ids and names lose any tag; other text fields lose tags only where they
+    carry script (``<script>``, ``javascript:``, ``onload=``...), so plain HTML
+    descriptions from KML stay. Reports and maps escape text anyway; this keeps
+    markup out of every output, CSV and KML included. Vectorised: only cells
+    with ``<``, ``:`` or a control character are looked at closely.
+    """
+    name_cols = {c for c in (_find(gdf, "site_id"), _find(gdf, "name")) if c}
+    touched = np.zeros(len(gdf), dtype=bool)
+    out = None
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        ser = gdf[col]
+        if pd.api.types.is_string_dtype(ser) and not pd.api.types.is_object_dtype(ser):
+            strs = ser
+        elif pd.api.types.is_object_dtype(ser):
+            strs = ser.map(lambda v: v if isinstance(v, str) else None).astype("str")
+        else:
+            continue
+        cand = strs.str.contains(r"[<:\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", regex=True).fillna(False).to_numpy(dtype=bool)
+        if not cand.any():
+            continue
+        idx = np.flatnonzero(cand)
+        texts = strs.iloc[idx].astype(object)
+        hit = np.array([bool(_DANGER.search(t) or _CONTROL.search(t) or (col in name_cols and _MARKUP.search(t)))
+                        for t in texts], dtype=bool)
+        if not hit.any():
+            continue
+        if out is None:
+            out = gdf.copy()
+        new = ser.astype(object).copy()
+        new.iloc[idx[hit]] = [_strip_markup(t) for t in texts[hit]]
+        out[col] = new
+        touched[idx[hit]] = True
+    if out is None:
+        return gdf
+    out.attrs["_sanitized"] = np.flatnonzero(touched)
+    return out
+
+
+def _strip_markup(text: str) -> str:
+    text = re.sub(r"(?is)<\s*(script|style)\b.*?(<\s*/\s*\1\s*>|$)", " ", text)
+    text = _MARKUP.sub(" ", text)
+    text = re.sub(r"(?i)javascript\s*:", "", text)
+    text = _CONTROL.sub(" ", text).replace("<", "‹").replace(">", "›")
+    return " ".join(text.split())
+
+
+def _preview(ids, n: int = 10) -> str:
+    """Up to ``n`` site ids for a message, with the count of the rest."""
+    ids = [str(i) for i in ids]
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
+def _text(series: pd.Series, blank: str) -> pd.Series:
+    """A column as text, ``blank`` where missing (whatever its dtype)."""
+    obj = series.astype(object)
+    return obj.where(obj.notna(), blank).astype(str)
+
+
+def _num(v: float) -> str:
+    return f"{v:.3f}" if abs(v) >= 1e5 else f"{v:g}"
 
 
 def _bools(series, path, rows, col):
@@ -221,26 +323,54 @@ def read_sites(source, *, crs=None, project_type=None, **options) -> gpd.GeoData
 
     Parameters
     ----------
-    source : path of a GeoJSON, GeoPackage, Shapefile (or .zip), KML/KMZ,
-        FlatGeobuf, GeoParquet or CSV file (or another format :mod:`geo.readers` knows).
-    crs : CRS of coordinates that the file does not declare (CSV x/y, TXT).
+    source : path of a GeoJSON, GeoPackage, Shapefile (or .zip), KML/KMZ (or 奥维
+        .ovkml), FlatGeobuf, GeoParquet, CSV/XLSX, 界址点 coordinate TXT (or a
+        lon/lat point TXT) or DXF file (see :mod:`geo.readers`).
+    crs : CRS of coordinates the file does not place (CSV x/y, TXT without 带号, DXF).
     project_type : type (code or alias) for sites that have none.
-    options : reader options (CSV: ``lon``, ``lat``, ``x``, ``y``, ``wkt`` column
-        names; ``encoding``; ``coord_sys``; ``layer``).
+    options : reader options: ``coord_sys`` (``wgs84``, ``cgcs2000``, ``gcj02``,
+        ``bd09``: lon/lat in GCJ-02 or BD-09 are converted to WGS84),
+        ``ddd_mmss`` (angles written as degrees.minutesseconds), ``encoding``,
+        ``layer``; CSV also ``lon``, ``lat``, ``x``, ``y``, ``wkt`` column names.
 
     Raises
     ------
     SiteInputError
         When the file cannot be read or a site is not valid: one line naming the
-        file, the row and what to do.
+        file, the row (for text files, the line) and what to do.
+
+    Warns
+    -----
+    SiteInputWarning
+        When the file was read on an assumption (encoding, zone, axis order) or
+        text was cleaned; the message names the features.
+    GeometryRepairedWarning
+        When invalid geometry was repaired or Z/M values dropped.
     """
+    from .crs import to_crs_object
     from .readers import reader_for
 
     path = Path(source)
     if not path.exists():
         raise SiteInputError("file not found", path=path, hint="check the path")
-    if path.is_file() and path.stat().st_size == 0:
+    if path.is_dir():
+        raise SiteInputError("is a folder, not a file", path=path, hint="give the sites file itself")
+    if path.stat().st_size == 0:
         raise SiteInputError("file is empty", path=path, hint="export the sites again")
+    if crs is not None:
+        try:
+            crs = to_crs_object(crs)
+        except EcozoneError as exc:
+            raise SiteInputError(exc.message, path=path, hint=exc.hint) from None
+    cs = options.get("coord_sys")
+    if cs is not None:
+        key = str(cs).strip().lower().replace("-", "").replace("_", "")
+        key = {"gcj": "gcj02", "bd": "bd09", "wgs": "wgs84", "cgcs": "cgcs2000"}.get(key, key)
+        if key not in COORD_SYSTEMS:
+            raise SiteInputError(f"unknown coordinate system {cs!r}", path=path,
+                                 hint="use --coord-sys wgs84, cgcs2000, gcj02 or bd09")
+        options["coord_sys"] = key
+    options = {k: v for k, v in options.items() if v is not None and v is not False}
     reader, row_offset = reader_for(path)
     gdf = reader(path, crs=crs, **options)
     return normalize_sites(gdf, path=path, project_type=project_type, row_offset=row_offset)

@@ -23,20 +23,31 @@ CHUNK = 100_000
 @click.option("--point", "points", multiple=True, help="LON,LAT（可多次）/ an inline point site (repeatable)")
 @click.option("--wkt", "wkts", multiple=True, help="WKT 几何（经纬度）/ an inline WKT site in lon/lat")
 @click.option("--crs", help="文件未声明时的坐标系，如 EPSG:4550 / CRS of coordinates the file does not declare")
-@click.option("--encoding", help="文本编码 utf-8|gbk / text encoding of CSV or shapefile attributes")
+@click.option("--encoding", help="文本编码 utf-8|gbk / text encoding of CSV, TXT or shapefile attributes")
+@click.option("--coord-sys", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"], case_sensitive=False),
+              help="经纬度所用坐标系：gcj02（高德/腾讯/奥维）、bd09（百度）会转换为 WGS84 / "
+                   "system of lon/lat in CSV, KML, TXT; gcj02 and bd09 are converted to WGS84")
+@click.option("--ddd-mmss", is_flag=True,
+              help="经纬度为“度.分秒”格式（121.4530 = 121°45′30″）/ read plain-number angles as ddd.mmss")
+@click.option("--layer", help="图层、工作表或 CAD 图层名 / layer, sheet or CAD layer(s) to read")
 @click.option("--fail-on", type=click.Choice(["prohibited", "restricted"]),
               help="有项目达到该级别时退出码为 3 / exit 3 when a site reaches this level")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="替换已有输出 / replace outputs")
 @click.pass_context
-def command(ctx, sites, layers_dir, project_type, out, detail, report, points, wkts, crs, encoding, fail_on, overwrite):
+def command(ctx, sites, layers_dir, project_type, out, detail, report, points, wkts, crs, encoding, coord_sys, ddd_mmss,
+            layer, fail_on, overwrite):
     """选址核查 / Check project SITES against a layer set and write verdicts with reasons and citations.
 
     \b
     ecozone check sites.csv --type T03 -o result.csv --detail detail.csv --report report.html
     ecozone check --point 121.905,39.10 --type linear -o result.json
+    ecozone check 界址点.txt --type T03 -o result.csv     （带号或 8 位 Y 定带 / zone from 带号 or an 8-digit Y）
+    ecozone check drawing.dxf --crs EPSG:4550 --type T03 -o result.csv
+    ecozone check gaode_points.csv --coord-sys gcj02 --type T07 -o result.csv
     """
     ls = read_layerset(layers_dir)
-    options = {k: v for k, v in {"encoding": encoding}.items() if v}
+    options = {k: v for k, v in {"encoding": encoding, "coord_sys": coord_sys and coord_sys.lower(),
+                                 "ddd_mmss": ddd_mmss, "layer": layer}.items() if v}
     frames = []
     if sites:
         frames.append(read_sites(sites, crs=crs, project_type=project_type, **options))

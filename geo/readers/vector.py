@@ -23,6 +23,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pyproj
+import shapely
 
 from ..coords import apply_coord_sys, reraise, shift_hint
 from ..errors import SiteInputError
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["read_vector", "dbf_encoding"]
 
+_PYOGRIO_ERRORS = tuple(getattr(pyogrio.errors, n) for n in ("DataSourceError", "DataLayerError", "CRSError",
+                                                              "FeatureError", "FieldError", "GeometryError")
+                        if hasattr(pyogrio.errors, n))
 _DATASETS = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".fgb")
 _ZIP_MAX_BYTES = 4 << 30
 _ZIP_MAX_RATIO = 200
@@ -125,7 +129,7 @@ def _zip_read(path: Path, name: str, limit: int) -> bytes:
 
 
 def _shapefile_parts(path: Path, inner=None, names=None):
-    """Check a shapefile's parts; return (has_prj, has_cpg, dbf head bytes or None)."""
+    """Check a shapefile's parts; return (has .prj, the DBF's first bytes when there is no .cpg, else None)."""
     if inner is None:
         stem = path.with_suffix("")
         present = {p.suffix.lower(): p for p in path.parent.glob(path.stem + ".*") if p.with_suffix("") == stem}
@@ -146,10 +150,11 @@ def _shapefile_parts(path: Path, inner=None, names=None):
                 head = _zip_read(path, present[".dbf"], 8 << 20)
         except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
             raise _cannot(path, exc) from None
-    return ".prj" in present, ".cpg" in present, head
+    return ".prj" in present, head
 
 
-def _kml_head(path: Path, src: str) -> str:
+def _kml_head(path: Path) -> str:
+    """The first 64 kB of a KML (or of the KML inside a KMZ), for the marks of a shifted export."""
     try:
         if path.suffix.lower() in (".kmz", ".ovkmz") and zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
@@ -166,11 +171,12 @@ def _read(src, path, **kwargs):
         warnings.simplefilter("always")
         try:
             gdf = pyogrio.read_dataframe(src, **kwargs)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.CRSError,
-                pyogrio.errors.FieldError, pyogrio.errors.GeometryError, pyogrio.errors.UnsupportedGeometryTypeError) as exc:
+        except _PYOGRIO_ERRORS as exc:
             raise _cannot(path, exc) from None
+        except UnicodeError as exc:
+            raise _cannot(path, exc, "the text is not in that encoding; try another --encoding or leave it out") from None
         except (OSError, ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError,
-                UnicodeError, pyproj.exceptions.CRSError) as exc:
+                pyproj.exceptions.CRSError, shapely.errors.ShapelyError) as exc:
             raise _cannot(path, exc, "check the file is complete") from None
     for w in caught:
         log.info("%s: %s", path, w.message)
@@ -188,19 +194,14 @@ def read_vector(path: Path, *, crs=None, layer=None, encoding=None, coord_sys=No
         gdf = _read_parquet(path)
         return _finish(gdf, path, crs=crs, coord_sys=coord_sys)
     src = str(path)
-    has_prj = True
     if ext == ".zip":
         inner, names = _check_zip(path, layer)
         src = f"/vsizip/{path}/{inner}"
         if inner.lower().endswith(".shp"):
-            has_prj, has_cpg, head = _shapefile_parts(path, inner, names)
-            if head is not None and not encoding:
-                kwargs.update(_guess_encoding(head, path))
-        layer = None
+            kwargs.update(_shapefile_options(path, crs, encoding, inner, names))
+        layer = None  # it named the dataset inside the zip
     elif ext == ".shp":
-        has_prj, has_cpg, head = _shapefile_parts(path)
-        if head is not None and not encoding:
-            kwargs.update(_guess_encoding(head, path))
+        kwargs.update(_shapefile_options(path, crs, encoding))
     try:
         layers = pyogrio.list_layers(src)
     except (pyogrio.errors.DataSourceError, OSError, ValueError, RuntimeError, UnicodeError) as exc:
@@ -231,16 +232,15 @@ def read_vector(path: Path, *, crs=None, layer=None, encoding=None, coord_sys=No
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
         raise SiteInputError("the file has no geometry", path=path,
                              hint="give a file with points, lines or polygons (for tables use .csv with lon/lat)")
-    if gdf.crs is None and crs is None and not has_prj:
-        raise SiteInputError("the shapefile has no .prj, so its coordinate system is unknown", path=path,
-                             hint="copy the .prj along, or give --crs (e.g. EPSG:4490, EPSG:4550)")
-    if kml:
+    if kml:  # KML altitudes are for display (clampToGround, 0); not a 3D site
+        gdf = gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=shapely.force_2d(gdf.geometry.values),
+                               crs=gdf.crs)
         cs = coord_sys
         if cs is None and ext in (".ovkml", ".ovkmz"):
             log.info("%s: 奥维 .ovkml is GCJ-02; converted to WGS84 (give --coord-sys wgs84 if it is not)", path)
             cs = "gcj02"
         elif cs is None:
-            hint = shift_hint(path.name, _kml_head(path, src))
+            hint = shift_hint(path.name, _kml_head(path))
             if hint:
                 warnings.warn(f"{path}: looks like {hint[1]} but was read as WGS84 as KML says; if the sites sit "
                               f"a few hundred metres off, give --coord-sys {hint[0]}", SiteInputWarning, stacklevel=3)
@@ -248,12 +248,24 @@ def read_vector(path: Path, *, crs=None, layer=None, encoding=None, coord_sys=No
     return _finish(gdf, path, crs=crs, coord_sys=coord_sys)
 
 
+def _shapefile_options(path, crs, encoding, inner=None, names=None) -> dict:
+    """Check a shapefile's parts and .prj; the encoding to read it with when it has no .cpg."""
+    has_prj, head = _shapefile_parts(path, inner, names)
+    if not has_prj and crs is None:
+        raise SiteInputError("the shapefile has no .prj, so its coordinate system is unknown", path=path,
+                             hint="copy the .prj along, or give --crs (e.g. EPSG:4490, EPSG:4550)")
+    return _guess_encoding(head, path) if head is not None and not encoding else {}
+
+
 def _guess_encoding(head: bytes, path: Path) -> dict:
     enc = dbf_encoding(head)
     if enc is None:
         return {}
+    if enc == "utf-8":  # valid UTF-8 with non-ASCII text is UTF-8 beyond reasonable doubt
+        log.info("%s: no .cpg; attribute text read as UTF-8 (detected)", path)
+        return {"encoding": enc}
     warnings.warn(f"{path}: no .cpg; attribute text read as {enc.upper()} (detected); give --encoding if it is "
-                  f"garbled", SiteInputWarning, stacklevel=4)
+                  f"garbled", SiteInputWarning, stacklevel=5)
     return {"encoding": enc}
 
 
@@ -263,7 +275,7 @@ def _read_parquet(path: Path) -> gpd.GeoDataFrame:
     try:
         return gpd.read_parquet(path)
     except (pyarrow.ArrowException, OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError,
-            UnicodeError, pyproj.exceptions.CRSError) as exc:
+            UnicodeError, pyproj.exceptions.CRSError, shapely.errors.ShapelyError) as exc:
         raise _cannot(path, exc) from None
 
 
