@@ -198,7 +198,10 @@ class LayerSet:
             gdf = self.layer(layer_id).to_crs(self.measure_crs)
             invalid = ~gdf.geometry.is_valid
             if invalid.any():  # reprojection can leave sub-millimetre self-touches
-                gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].values)
+                polygonal = shapely.get_dimensions(gdf.geometry[invalid].values) == 2
+                fixed = shapely.make_valid(gdf.geometry[invalid].values, method="structure", keep_collapsed=False)
+                fixed[~polygonal] = shapely.make_valid(gdf.geometry[invalid].values[~polygonal])
+                gdf.loc[invalid, "geometry"] = fixed
             self._measured[layer_id] = gdf
         return self._measured[layer_id]
 

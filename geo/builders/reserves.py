@@ -58,7 +58,7 @@ def reserve_zones(ctx, *, reserves: list, clip: str = "none"):
             if geom.is_empty:
                 continue
             rows.append({"zone_class": zone_class, "name_zh": f"{spec['name_zh']}{_ZH[zone_class]}",
-                         "name_en": f"{spec['name_en']} {_EN[zone_class]}", "reserve_zh": spec["name_zh"],
+                         "name_en": f"{spec['name_en']} {_EN[zone_class]}".strip(), "reserve_zh": spec["name_zh"],
                          "reserve_en": spec["name_en"], "zoning": zoning, "level": spec.get("level", ""),
                          "geometry": geom})
     return gpd.GeoDataFrame(rows, crs=ctx.measure_crs)
