@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -58,9 +59,34 @@ def _feature_params(layer_params: dict, name_zh: str) -> str:
     return json.dumps(out, ensure_ascii=False, sort_keys=True)
 
 
+def clip_to(geoms, coverage) -> list:
+    """``intersection(g, coverage)`` of each geometry.
+
+    A feature the coverage holds properly inside is intersected with a box
+    around it instead: the same overlay of the feature's own edges (the result is
+    identical), without walking the coverage's possibly long boundary each time.
+    """
+    geoms = np.asarray(list(geoms), dtype=object)
+    out = np.empty(len(geoms), dtype=object)
+    if not len(geoms):
+        return []
+    shapely.prepare(coverage)
+    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    inside = np.zeros(len(geoms), dtype=bool)
+    inside[ok] = shapely.contains_properly(coverage, geoms[ok])
+    for i, g in enumerate(geoms):
+        if inside[i]:
+            xmin, ymin, xmax, ymax = g.bounds
+            w = max(xmax - xmin, ymax - ymin, 1.0)
+            out[i] = shapely.intersection(g, shapely.box(xmin - w, ymin - w, xmax + w, ymax + w))
+        else:
+            out[i] = shapely.intersection(g, coverage)
+    return list(out)
+
+
 def _finish(spec, gdf: gpd.GeoDataFrame, coverage) -> gpd.GeoDataFrame:
     dim = _DIM[spec.geometry]
-    geoms = [keep_dimension(shapely.make_valid(shapely.intersection(g, coverage)), dim) for g in gdf.geometry]
+    geoms = [keep_dimension(shapely.make_valid(g), dim) for g in clip_to(gdf.geometry, coverage)]
     gdf = gdf.set_geometry(geoms)
     empty = gdf.geometry.is_empty | gdf.geometry.isna()
     if empty.any():
@@ -155,4 +181,17 @@ def build_layerset(root, *, out=None) -> Path:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    if out == default_build_path(root):
+        _prepare_index(root, out)
     return out
+
+
+def _prepare_index(root: Path, gpkg: Path) -> None:
+    """Cut and index the zones now and keep them beside the build, so the first check does not pay for it."""
+    from .layerset import read_layerset
+    from .zones import zone_index
+
+    try:
+        zone_index(read_layerset(root, build_path=gpkg, rebuild="never"))
+    except Exception as exc:  # noqa: BLE001  the build stands; the check will index the zones itself
+        log.warning("zone index not prepared for %s (%s)", root, exc)

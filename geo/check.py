@@ -17,10 +17,12 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from .errors import CoverageWarning
@@ -30,7 +32,7 @@ from .zones import zone_index
 
 log = logging.getLogger(__name__)
 
-__all__ = ["check_sites", "CheckResult", "chainage"]
+__all__ = ["check_sites", "CheckResult", "chainage", "overlay", "Overlay"]
 
 REL_CODES = ["inside", "overlaps", "crosses", "touches", "near"]
 _BY_SEV = np.array(["unknown"] + [v for v, _ in sorted(SEVERITY.items(), key=lambda kv: kv[1])], dtype=object)
@@ -101,9 +103,188 @@ def _rule_lookup(rules: RuleTable, zones: pd.DataFrame):
     return table, key_of_zone, keys, codes
 
 
-def _type_index(types: np.ndarray, codes: list) -> np.ndarray:
+def _type_index(types, codes: list) -> np.ndarray:
+    """Position of each site's type in ``codes``; ``len(codes)`` for none or an unknown one."""
+    ids, uniq = pd.factorize(pd.Series(types), use_na_sentinel=False)
     lookup = {c: i for i, c in enumerate(codes)}
-    return np.array([lookup.get(t, len(codes)) for t in types], dtype=np.int64)
+    pos = np.array([lookup.get(t, len(codes)) for t in uniq], dtype=np.int64)
+    return pos[ids] if len(ids) else np.zeros(0, dtype=np.int64)
+
+
+def _col(values, idx):
+    """``values[idx]`` as pandas would store that object array, without converting each string again.
+
+    The values used are converted once and then taken, so a column of a million
+    findings that name a few thousand zones costs a few thousand conversions.
+    """
+    idx = np.asarray(idx, dtype=np.intp)
+    values = np.asarray(values, dtype=object)
+    if not len(idx):
+        return values[idx]
+    used = np.zeros(len(values), dtype=bool)
+    used[idx] = True
+    remap = (np.cumsum(used) - 1).astype(np.int32)
+    small = pd.Series(values[used])
+    dtype = small.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        # dictionary-decoding is several times faster than taking from a string array
+        words = pa.array(small.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+        decoded = pa.DictionaryArray.from_arrays(pa.array(remap[idx]), words).cast(pa.large_string())
+        return pd.array(decoded, dtype=dtype)
+    return small.array.take(remap[idx])
+
+
+@lru_cache(maxsize=16)
+def _transformer(src, dst):
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _site_geoms(sites: gpd.GeoDataFrame, crs, single: np.ndarray):
+    """The sites' geometries in ``crs``, as ``GeoDataFrame.to_crs`` gives them, except 2D points.
+
+    Points (``single``) are returned as coordinates only (``None`` in the array):
+    most are answered from the grid and never need a geometry.
+    """
+    geoms = sites.geometry.values
+    crs = pyproj.CRS.from_user_input(crs)
+    data = np.asarray(geoms, dtype=object)
+    out = np.empty(len(data), dtype=object)
+    px = np.full(len(data), np.nan)
+    py = np.full(len(data), np.nan)
+    same = geoms.crs is None or geoms.crs.is_exact_same(crs)
+    other = ~single
+    if other.any():
+        out[other] = data[other] if same else np.asarray(geoms[other].to_crs(crs), dtype=object)
+    if single.any():
+        x, y = shapely.get_x(data[single]), shapely.get_y(data[single])
+        if not same:
+            x, y = (np.asarray(v, dtype=float) for v in _transformer(geoms.crs, crs).transform(x, y))
+        px[single], py[single] = x, y
+    return out, px, py
+
+
+def _cols(specs: dict) -> dict:
+    """Several :func:`_col` columns."""
+    return {k: _col(v, i) for k, (v, i) in specs.items()}
+
+
+def _to_crs(sites: gpd.GeoDataFrame, crs, single: np.ndarray | None = None) -> np.ndarray:
+    """The sites' geometries in ``crs``, as ``GeoDataFrame.to_crs`` gives them.
+
+    When the transformation leaves every coordinate as it is (an equivalent CRS
+    spelt differently), the geometries are reused instead of rebuilt.
+    """
+    geoms = sites.geometry.values
+    crs = pyproj.CRS.from_user_input(crs)
+    data = np.asarray(geoms, dtype=object)
+    if geoms.crs is None or geoms.crs.is_exact_same(crs) or not len(data):
+        return np.asarray(geoms.to_crs(crs), dtype=object) if geoms.crs is not None else data
+    if single is None:
+        single = (shapely.get_type_id(data) == 0) & ~shapely.has_z(data)
+    if single.all():
+        x0, y0 = shapely.get_x(data), shapely.get_y(data)
+    elif not shapely.has_z(data).any():
+        xy = shapely.get_coordinates(data)
+        x0, y0 = xy[:, 0], xy[:, 1]
+    else:
+        return np.asarray(geoms.to_crs(crs), dtype=object)
+    x, y = (np.asarray(v, dtype=float) for v in _transformer(geoms.crs, crs).transform(x0, y0))
+    if np.array_equal(x, x0) and np.array_equal(y, y0):  # an equivalent CRS: the same geometries
+        return data.copy()
+    if single.all():
+        return shapely.points(x, y)
+    return shapely.set_coordinates(data.copy(), np.column_stack([x, y]))
+
+
+def _site_col(col: pd.Series, idx=None):
+    """A column of the sites (all rows, or rows ``idx``) as ``col.to_numpy()[idx]`` would be stored."""
+    values = col.array if idx is None else col.array.take(np.asarray(idx, dtype=np.intp))
+    if isinstance(col.dtype, pd.StringDtype) and len(values) and not pd.isna(values).all():
+        return values  # a string column stays a string column: no round trip through Python objects
+    return col.to_numpy() if idx is None else col.to_numpy()[idx]
+
+
+def _first_of_pairs(s: np.ndarray, z: np.ndarray, rel: np.ndarray) -> np.ndarray:
+    """Row order sorted by (site, zone, relation), keeping the first row of each (site, zone)."""
+    if len(s) and s.max() < (1 << 32) and z.max() < (1 << 24) and rel.max() < 8 and min(s.min(), z.min(), rel.min()) >= 0:
+        order = np.argsort((s.astype(np.int64) << 27) | (z.astype(np.int64) << 3) | rel, kind="stable")
+    else:
+        order = np.lexsort((rel, z, s))
+    ss, zz = s[order], z[order]
+    keep = np.ones(len(order), dtype=bool)
+    keep[1:] = (ss[1:] != ss[:-1]) | (zz[1:] != zz[:-1])
+    return order[keep]
+
+
+def _hash_ids(h: np.ndarray):
+    """Number the distinct values of a hash: (id of each row, first row of each id)."""
+    ids, uniq = pd.factorize(h)
+    ids = np.asarray(ids, dtype=np.int64)
+    rep = np.zeros(len(uniq), dtype=np.int64)
+    rep[ids[::-1]] = np.arange(len(ids))[::-1]
+    return ids, rep
+
+
+def _sequence_ids(group: np.ndarray, value: np.ndarray, n_groups: int):
+    """Number the distinct sequences of values of contiguous, sorted groups.
+
+    Returns (id of each group, first group of each id). Hashed, then checked
+    exactly; should two sequences ever share a hash, they are numbered in Python.
+    """
+    count = np.bincount(group, minlength=n_groups)
+    start = np.cumsum(count) - count
+    pos = np.arange(len(group)) - np.repeat(start, count)
+    h = np.zeros(n_groups, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        v = value.astype(np.uint64) + np.uint64(1)
+        p = pos.astype(np.uint64)
+        mixed = (v * (np.uint64(0x9E3779B97F4A7C15) * (p + np.uint64(1)) | np.uint64(1))) ^ (v << np.uint64(31))
+        np.add.at(h, group, mixed ^ (mixed >> np.uint64(29)))
+        h = h * np.uint64(0xC2B2AE3D27D4EB4F) + count.astype(np.uint64)
+    ids, rep = _hash_ids(h)
+    same = np.array_equal(count[rep][ids], count)
+    if same:
+        same = np.array_equal(value[np.repeat(start[rep][ids], count) + pos], value)
+    if not same:  # a hash collision: number the sequences exactly
+        keys = [tuple(value[a:a + c]) for a, c in zip(start, count)]
+        ids, uniq = pd.factorize(pd.Series(keys, dtype=object))
+        ids = np.asarray(ids, dtype=np.int64)
+        rep = np.zeros(len(uniq), dtype=np.int64)
+        rep[ids[::-1]] = np.arange(n_groups)[::-1]
+    return ids, rep
+
+
+def _group_pairs(s: np.ndarray, z: np.ndarray, v: np.ndarray, how: str):
+    """Per distinct (site, zone): any (bool) or sum (float) of ``v`` (pandas groupby, first-seen order)."""
+    g = pd.DataFrame({"s": s, "z": z, "v": v}).groupby(["s", "z"], sort=False)["v"]
+    pair = (g.any() if how == "any" else g.sum()).reset_index()
+    return pair["s"].to_numpy(), pair["z"].to_numpy(), pair["v"].to_numpy()
+
+
+@dataclass
+class Overlay:
+    """Every zone each site meets, and the zones it is near, before any rule: the geometric part of a check.
+
+    One entry per (site, zone): ``site`` (row of the sites), ``zone`` (row of
+    ``zone_index(layerset).attrs``), ``relation`` (index into ``REL_CODES``),
+    ``overlap`` (m² or m), ``distance`` (m, for ``near``); sorted by site and zone.
+    Per site: ``covered``, ``full`` (wholly inside the coverage), ``measure``
+    (area or length), ``dim``; ``chain`` holds the chainage text of line findings.
+    """
+
+    site: np.ndarray
+    zone: np.ndarray
+    relation: np.ndarray
+    overlap: np.ndarray
+    distance: np.ndarray
+    covered: np.ndarray
+    full: np.ndarray
+    measure: np.ndarray
+    dim: np.ndarray
+    single: np.ndarray
+    chain: dict
 
 
 def check_sites(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = None,
@@ -125,58 +306,161 @@ def check_sites(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = 
     """
     ls = layerset
     rules = rules if rules is not None else layerset_rules(ls)
-    zi = zone_index(ls)
-    zones = zi.zones
+    ov = overlay(sites, ls, rules=rules, touch_area_m2=touch_area_m2, touch_length_m=touch_length_m)
+    zones = zone_index(ls).attrs
     n = len(sites)
-    geom = sites.to_crs(ls.measure_crs).geometry.values
+    hs, hz, hrel, hdist = ov.site, ov.zone, ov.relation, ov.distance
+
+    # -- rules --------------------------------------------------------------------------
+    table, key_of_zone, keys, codes = _rule_lookup(rules, zones)
+    t_idx = _type_index(sites["project_type"], codes)
+    lu = (sites["land_use"] == "cross").to_numpy(dtype=bool).astype(np.int64) if "land_use" in sites else np.zeros(n, np.int64)
+    nmp = sites["nmp"].to_numpy().astype(bool).astype(np.int64) if "nmp" in sites else np.zeros(n, np.int64)
+    rule_idx = np.full(len(hs), -1, dtype=np.int64)
+    is_in = hrel != 4
+    rule_idx[is_in] = table[key_of_zone[hz[is_in]], t_idx[hs[is_in]], lu[hs[is_in]], nmp[hs[is_in]]]
+    near_rows = np.flatnonzero(~is_in)
+    if len(near_rows):
+        rule_idx[near_rows] = _near_rules(rules, keys, codes, key_of_zone[hz[near_rows]], t_idx[hs[near_rows]],
+                                          lu[hs[near_rows]], nmp[hs[near_rows]], hdist[near_rows])
+    rule_sev = np.array([SEVERITY[r.verdict] for r in rules.rules] + [SEVERITY["allowed"]], dtype=np.int64)
+    sev = rule_sev[rule_idx]  # -1 picks the trailing "no rule": allowed
+    touch = hrel == 3
+    sev = np.where(touch, np.minimum(sev, SEVERITY["caution"]), sev)
+
+    hits = (hs, hz, hrel, ov.overlap, hdist)
+    detail = _detail_frame(sites, hits, zones, rules, rule_idx, sev, ov.measure, ov.chain, ov.dim)
+    site_frame = _site_frame(sites, ls, hits, zones, rules, rule_idx, sev, ov.chain, ov.covered, ov.full, ov.single)
+    return CheckResult(sites=site_frame, detail=detail, layerset=ls)
+
+
+def overlay(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = None,
+            touch_area_m2: float = 1.0, touch_length_m: float = 1.0) -> Overlay:
+    """The zones each site meets or is near (the rule table gives the ``near`` distances); see :class:`Overlay`."""
+    ls = layerset
+    rules = rules if rules is not None else layerset_rules(ls)
+    zi = zone_index(ls)
+    n = len(sites)
+    src = np.asarray(sites.geometry.values, dtype=object)
+    single = shapely.get_type_id(src) == 0
+    if single.any():
+        single[single] = ~shapely.has_z(src[single])
+    geom, px, py = _site_geoms(sites, ls.measure_crs, single)
+    built = ~single
+    views = [geom]
+
+    def materialize(idx):
+        """Build the point geometries of sites ``idx`` that are not built yet (in geom, foot and work)."""
+        idx = np.asarray(idx, dtype=np.intp)
+        miss = idx[~built[idx]]
+        if len(miss):
+            pts = shapely.points(px[miss], py[miss])
+            for v in views:
+                v[miss] = pts
+            built[miss] = True
+
+    src_dim = shapely.get_dimensions(src)
     radius = sites["radius_m"].to_numpy(dtype=float) if "radius_m" in sites else np.zeros(n)
-    kind = sites["kind"].to_numpy() if "kind" in sites else np.where(
-        shapely.get_dimensions(geom) == 0, "point", np.where(shapely.get_dimensions(geom) == 1, "line", "parcel"))
+    padded = radius > 0
+    if padded.any():
+        kind = sites["kind"].to_numpy()[padded] if "kind" in sites else np.where(
+            src_dim[padded] == 0, "point", np.where(src_dim[padded] == 1, "line", "parcel"))
+        padded[padded] = kind == "point"
+    materialize(np.flatnonzero(padded))
     foot = geom.copy()
-    padded = (radius > 0) & (kind == "point")
+    views.append(foot)
     if padded.any():
         foot[padded] = shapely.buffer(geom[padded], radius[padded], quad_segs=16)
-    dim = shapely.get_dimensions(foot)
+    dim = src_dim.copy()
+    dim[padded] = shapely.get_dimensions(foot[padded])
     is_pt = dim == 0
 
+    # -- the grid: sites wholly in clean cells are answered without geometry ----------------
+    grid = zi.grid
+    combo = np.full(n, -1, dtype=np.int64)
+    if grid is not None and n:
+        sp = single & is_pt
+        if sp.any():
+            combo[sp] = grid.locate(px[sp], py[sp])
+        boxed = np.flatnonzero((dim == 2) | (is_pt & ~sp))
+        boxed = boxed[~shapely.is_empty(foot[boxed])]
+        if len(boxed):
+            combo[boxed] = grid.locate_boxes(shapely.bounds(foot[boxed]))
+    known = combo >= 0
+    materialize(np.flatnonzero(~known))
+
     # -- coverage --------------------------------------------------------------
+    # from the zone grid, else from the coarser coverage grid, else exactly
     cov = ls.coverage
     shapely.prepare(cov)
-    covered = shapely.intersects(cov, foot)
-    full = covered.copy()
-    ext = covered & ~is_pt
+    covered = np.zeros(n, dtype=bool)
+    if known.any():
+        covered[known] = grid.combo_covered[combo[known]]
+    full = covered.copy()  # a site in clean covered cells lies wholly inside the coverage
+    unknown = np.flatnonzero(~known)
+    cg = zi.cov_grid
+    if cg is not None and len(unknown):
+        state = np.full(len(unknown), -1, dtype=np.int64)
+        upt = single[unknown] & is_pt[unknown]
+        if upt.any():
+            state[upt] = cg.locate(px[unknown[upt]], py[unknown[upt]])
+        ubox = np.flatnonzero(~upt)
+        ubox = ubox[~shapely.is_empty(foot[unknown[ubox]])]
+        if len(ubox):
+            state[ubox] = cg.locate_boxes(shapely.bounds(foot[unknown[ubox]]))
+        sure = state >= 0
+        covered[unknown[sure]] = full[unknown[sure]] = cg.combo_covered[state[sure]]
+        unknown = unknown[~sure]
+    covered[unknown] = shapely.intersects(cov, foot[unknown])
+    full[unknown] = covered[unknown]
+    ext = unknown[covered[unknown] & ~is_pt[unknown]]
     full[ext] = shapely.covers(cov, foot[ext])
     part = covered & ~full
     work = foot.copy()
+    views.append(work)
     if part.any():
-        work[part] = shapely.intersection(foot[part], cov)
+        cut = part & (dim == 2)  # polygons through the coverage's small pieces, others whole
+        if cut.any():
+            work[cut] = zi.clip_to_coverage(foot[cut], cov)
+        if (part & ~cut).any():
+            work[part & ~cut] = shapely.intersection(foot[part & ~cut], cov)
         warnings.warn(f"{int(part.sum())} site(s) lie partly outside the coverage of {ls.name}; "
                       f"their verdict rests on the covered part: "
                       f"{', '.join(map(str, sites['site_id'].to_numpy()[part][:10]))}", CoverageWarning, stacklevel=2)
-    measure = np.where(dim == 2, shapely.area(foot), np.where(dim == 1, shapely.length(foot), 0.0))
+    measure = np.zeros(n)
+    d2, d1 = np.flatnonzero(dim == 2), np.flatnonzero(dim == 1)
+    measure[d2] = shapely.area(foot[d2])
+    measure[d1] = shapely.length(foot[d1])
 
     # -- zones met ---------------------------------------------------------------
     rows = []  # (site, zone, relation code, overlap, distance)
-    pt_idx = np.flatnonzero(covered & is_pt)
+    grid_pt = np.flatnonzero(covered & is_pt & known)
+    if len(grid_pt):  # in a clean cell: inside every zone of the cell, on no boundary
+        s, z = grid.expand(grid_pt, combo[grid_pt])
+        rows.append((s, z, np.zeros(len(s), dtype=np.int64), np.zeros(len(s)), np.zeros(len(s))))
+    pt_idx = np.flatnonzero(covered & is_pt & ~known)
     if len(pt_idx):
         site_tree = shapely.STRtree(work[pt_idx])
         p_i, s_j = site_tree.query(zi.pieces, predicate="intersects")
         s = pt_idx[s_j]
         z = zi.piece_zone[p_i]
         inner = shapely.contains_properly(zi.pieces[p_i], work[s])
-        pair = pd.DataFrame({"s": s, "z": z, "inner": inner}).groupby(["s", "z"], sort=False)["inner"].any().reset_index()
-        rel = np.zeros(len(pair), dtype=np.int64)  # inside
-        edge = ~pair["inner"].to_numpy()
+        ps, pz, pinner = _group_pairs(s, z, inner, "any")
+        rel = np.zeros(len(ps), dtype=np.int64)  # inside
+        edge = ~pinner.astype(bool)
         if edge.any():  # on a piece edge: inside unless on the zone's real boundary
-            on_b = shapely.distance(zi.boundaries[pair["z"].to_numpy()[edge]], work[pair["s"].to_numpy()[edge]]) < 1e-6
+            on_b = shapely.distance(zi.boundary(pz[edge]), work[ps[edge]]) < 1e-6
             rel[np.flatnonzero(edge)[on_b]] = 3
-        rows.append(pd.DataFrame({"s": pair["s"].to_numpy(), "z": pair["z"].to_numpy(), "rel": rel,
-                                  "overlap": 0.0, "dist": 0.0}))
+        rows.append((ps, pz, rel, np.zeros(len(ps)), np.zeros(len(ps))))
     ext_idx = np.flatnonzero(covered & ~is_pt)
     chain = {}
     if len(ext_idx):
-        s_j, p_i = zi.tree.query(work[ext_idx], predicate="intersects")
-        s = ext_idx[s_j]
+        grid_ext = ext_idx[known[ext_idx]]  # parcels in clean cells: wholly inside each zone of the cell
+        gs, gz = grid.expand(grid_ext, combo[grid_ext]) if len(grid_ext) else (np.zeros(0, np.int64),) * 2
+        gov = np.where(dim[gs] == 2, shapely.area(work[gs]), shapely.length(work[gs])) if len(gs) else np.zeros(0)
+        exact = ext_idx[~known[ext_idx]]
+        s_j, p_i = zi.tree.query(work[exact], predicate="intersects")
+        s = exact[s_j]
         z = zi.piece_zone[p_i]
         whole = shapely.contains_properly(zi.pieces[p_i], work[s])
         ov = np.empty(len(s))
@@ -187,13 +471,13 @@ def check_sites(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = 
         if cut.any():
             inter[cut] = shapely.intersection(work[s[cut]], zi.pieces[p_i[cut]])
             ov[cut] = np.where(d2[cut], shapely.area(inter[cut]), shapely.length(inter[cut]))
-        pair = pd.DataFrame({"s": s, "z": z, "ov": ov}).groupby(["s", "z"], sort=False)["ov"].sum().reset_index()
-        ps, pz, pov = pair["s"].to_numpy(), pair["z"].to_numpy(), pair["ov"].to_numpy()
+        ps, pz, pov = _group_pairs(s, z, ov, "sum")
+        ps, pz, pov = np.concatenate([gs, ps]), np.concatenate([gz, pz]), np.concatenate([gov, pov])
         share = np.divide(pov, measure[ps], out=np.zeros(len(ps)), where=measure[ps] > 0)
         is_line = dim[ps] == 1
         tol = np.where(is_line, touch_length_m, touch_area_m2)
         rel = np.where(pov < tol, 3, np.where(share >= 1 - 1e-9, 0, np.where(is_line, 2, 1)))
-        rows.append(pd.DataFrame({"s": ps, "z": pz, "rel": rel, "overlap": pov, "dist": 0.0}))
+        rows.append((ps, pz, rel, pov, np.zeros(len(ps))))
         # chainage intervals along lines
         line_pairs = np.flatnonzero(dim[s] == 1)
         if len(line_pairs):
@@ -207,6 +491,8 @@ def check_sites(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = 
     # -- near: zones within a rule distance ---------------------------------------
     near_layers = rules.near_layers()
     cov_idx = np.flatnonzero(covered)
+    if any(lid in zi.layer_trees for lid in near_layers):
+        materialize(cov_idx)
     for lid, dmax in near_layers.items():
         if lid not in zi.layer_trees or not len(cov_idx):
             continue
@@ -218,80 +504,94 @@ def check_sites(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = 
         z = zi.piece_zone[pidx[p_i]]
         d = shapely.distance(work[s], zi.pieces[pidx[p_i]])
         near = pd.DataFrame({"s": s, "z": z, "dist": d}).groupby(["s", "z"], sort=False)["dist"].min().reset_index()
-        rows.append(pd.DataFrame({"s": near["s"], "z": near["z"], "rel": 4, "overlap": 0.0, "dist": near["dist"]}))
+        k = len(near)
+        rows.append((near["s"].to_numpy(), near["z"].to_numpy(), np.full(k, 4, dtype=np.int64), np.zeros(k),
+                     near["dist"].to_numpy()))
 
-    hits = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        {"s": pd.Series(dtype=np.int64), "z": pd.Series(dtype=np.int64), "rel": pd.Series(dtype=np.int64),
-         "overlap": pd.Series(dtype=float), "dist": pd.Series(dtype=float)})
+    if rows:
+        hs, hz, hrel, hov, hdist = (np.concatenate([r[i] for r in rows]) for i in range(5))
+    else:
+        hs, hz, hrel = (np.zeros(0, dtype=np.int64) for _ in range(3))
+        hov, hdist = np.zeros(0), np.zeros(0)
     # a zone met is not also "near"
-    hits = hits.sort_values(["s", "z", "rel"], kind="stable").drop_duplicates(["s", "z"], keep="first")
-    hits = hits.reset_index(drop=True)
+    keep = _first_of_pairs(hs, hz, hrel)
+    hs, hz, hrel, hov, hdist = (a[keep].astype(t) for a, t in zip((hs, hz, hrel, hov, hdist),
+                                                                    (np.int64, np.int64, np.int64, float, float)))
 
-    # -- rules --------------------------------------------------------------------------
-    table, key_of_zone, keys, codes = _rule_lookup(rules, zones)
-    t_idx = _type_index(sites["project_type"].to_numpy(), codes)
-    lu = (sites["land_use"].to_numpy() == "cross").astype(np.int64) if "land_use" in sites else np.zeros(n, np.int64)
-    nmp = sites["nmp"].to_numpy().astype(bool).astype(np.int64) if "nmp" in sites else np.zeros(n, np.int64)
-    hs, hz, hrel = hits["s"].to_numpy(), hits["z"].to_numpy(), hits["rel"].to_numpy()
-    rule_idx = np.full(len(hits), -1, dtype=np.int64)
-    is_in = hrel != 4
-    rule_idx[is_in] = table[key_of_zone[hz[is_in]], t_idx[hs[is_in]], lu[hs[is_in]], nmp[hs[is_in]]]
-    near_rows = np.flatnonzero(~is_in)
-    if len(near_rows):
-        rule_pos = {id(r): i for i, r in enumerate(rules.rules)}
-        grp = pd.DataFrame({"k": key_of_zone[hz[near_rows]], "t": t_idx[hs[near_rows]], "lu": lu[hs[near_rows]],
-                            "nmp": nmp[hs[near_rows]], "row": near_rows})
-        dist = hits["dist"].to_numpy()
-        for (k, t, lu_i, nmp_i), g in grp.groupby(["k", "t", "lu", "nmp"], sort=False):
-            layer, zone_class = keys.iloc[k]
-            types = codes if t == len(codes) else [codes[t]]
-            for row in g["row"].to_numpy():
-                best = None
-                for code in types:
-                    r = rules.applicable(layer, zone_class, code, "near", ("occupy", "cross")[lu_i], bool(nmp_i),
-                                         distance_m=dist[row])
-                    if r is not None and (best is None or SEVERITY[r.verdict] > SEVERITY[best.verdict]):
-                        best = r
-                rule_idx[row] = -1 if best is None else rule_pos[id(best)]
-    rule_arr = np.array(rules.rules + [None], dtype=object)
-    applied = rule_arr[rule_idx]  # -1 picks the trailing None
-    sev = np.array([SEVERITY[r.verdict] if r is not None else SEVERITY["allowed"] for r in applied], dtype=np.int64)
-    touch = hrel == 3
-    sev = np.where(touch, np.minimum(sev, SEVERITY["caution"]), sev)
-    verdict = _BY_SEV[sev]
-
-    detail = _detail_frame(sites, hits, zones, applied, verdict, measure, chain, dim)
-    site_frame = _site_frame(sites, ls, detail, covered, full, hs, sev)
-    return CheckResult(sites=site_frame, detail=detail, layerset=ls)
+    return Overlay(site=hs, zone=hz, relation=hrel, overlap=hov, distance=hdist, covered=covered, full=full,
+                   measure=measure, dim=dim, single=single, chain=chain)
 
 
-def _detail_frame(sites, hits, zones, applied, verdict, measure, chain, dim) -> pd.DataFrame:
-    hs, hz, hrel = hits["s"].to_numpy(), hits["z"].to_numpy(), hits["rel"].to_numpy()
-    ov = hits["overlap"].to_numpy()
+def _near_rules(rules: RuleTable, keys, codes, k, t, lu, nmp, dist) -> np.ndarray:
+    """The near rule of each (zone key, type, land use, nmp, distance): the strictest over all types when none is given.
+
+    A near rule applies up to its distance, so between two rule distances the
+    answer is constant: it is worked out once per distance band and looked up.
+    """
+    out = np.full(len(k), -1, dtype=np.int64)
+    rule_pos = {id(r): i for i, r in enumerate(rules.rules)}
+    grp = pd.DataFrame({"k": k, "t": t, "lu": lu, "nmp": nmp})
+    for (kk, tt, lu_i, nmp_i), g in grp.groupby(["k", "t", "lu", "nmp"], sort=False).indices.items():
+        layer, zone_class = keys.iloc[kk]
+        types = codes if tt == len(codes) else [codes[tt]]
+        bands = np.unique([r.distance_m for r in rules.by_layer.get(layer, ()) if r.relation == "near"])
+        picks = []
+        for d in list(bands) + [np.inf]:  # a distance in (bands[j-1], bands[j]] is answered at bands[j]
+            best = None
+            for code in types:
+                r = rules.applicable(layer, zone_class, code, "near", ("occupy", "cross")[lu_i], bool(nmp_i),
+                                     distance_m=d)
+                if r is not None and (best is None or SEVERITY[r.verdict] > SEVERITY[best.verdict]):
+                    best = r
+            picks.append(-1 if best is None else rule_pos[id(best)])
+        out[g] = np.asarray(picks, dtype=np.int64)[np.searchsorted(bands, dist[g], side="left")]
+    return out
+
+
+def _rule_attr(rules: RuleTable, name: str, default):
+    return np.array([getattr(r, name) for r in rules.rules] + [default], dtype=object)
+
+
+def _detail_frame(sites, hits, zones, rules, rule_idx, sev, measure, chain, dim) -> pd.DataFrame:
+    hs, hz, hrel, ov, dist = hits
     is_area = dim[hs] == 2
     is_line = dim[hs] == 1
     share = np.divide(ov, measure[hs], out=np.zeros(len(hs)), where=(measure[hs] > 0) & (hrel != 4))
     share = np.where(dim[hs] == 0, np.where(hrel == 4, 0.0, 1.0), share)
-    attr = lambda name: np.array([getattr(r, name) if r is not None else "" for r in applied], dtype=object)  # noqa: E731
+    judgement = np.array([bool(r.judgement) for r in rules.rules] + [False], dtype=bool)
+    if chain:
+        chain_col = np.full(len(hs), "", dtype=object)
+        for i in np.flatnonzero(is_line):
+            chain_col[i] = chain.get((hs[i], hz[i]), "")
+        chain_col = list(chain_col)
+    else:
+        chain_col = ""
+    specs = {f"zone_{c}" if c.startswith("name") else c: (zones[c].to_numpy(), hz)
+             for c in ("layer", "zone_id", "zone_class", "name_zh", "name_en")}
+    specs["relation"] = (REL_CODES, hrel)
+    specs["verdict"] = (_BY_SEV, sev)
+    for c in ("rule_id", "condition_zh", "condition_en", "citation"):
+        specs[c] = (_rule_attr(rules, c, ""), rule_idx)  # -1: no rule
+    col = _cols(specs)
     return pd.DataFrame({
-        "site_id": sites["site_id"].to_numpy()[hs],
-        "layer": zones["layer"].to_numpy()[hz],
-        "zone_id": zones["zone_id"].to_numpy()[hz],
-        "zone_class": zones["zone_class"].to_numpy()[hz],
-        "zone_name_zh": zones["name_zh"].to_numpy()[hz],
-        "zone_name_en": zones["name_en"].to_numpy()[hz],
-        "relation": np.array(REL_CODES, dtype=object)[hrel],
+        "site_id": _site_col(sites["site_id"], hs),
+        "layer": col["layer"],
+        "zone_id": col["zone_id"],
+        "zone_class": col["zone_class"],
+        "zone_name_zh": col["zone_name_zh"],
+        "zone_name_en": col["zone_name_en"],
+        "relation": col["relation"],
         "overlap_area_m2": np.where(is_area & (hrel != 4), np.round(ov, 2), np.nan),
         "overlap_share": np.round(share, 6),
         "overlap_length_m": np.where(is_line & (hrel != 4), np.round(ov, 2), np.nan),
-        "chainage": [chain.get((s, z), "") for s, z in zip(hs, hz)] if chain else "",
-        "distance_m": np.round(hits["dist"].to_numpy(), 1),
-        "rule_id": attr("rule_id"),
-        "verdict": verdict,
-        "condition_zh": attr("condition_zh"),
-        "condition_en": attr("condition_en"),
-        "citation": attr("citation"),
-        "judgement": np.array([bool(r.judgement) if r is not None else False for r in applied]),
+        "chainage": chain_col,
+        "distance_m": np.round(dist, 1),
+        "rule_id": col["rule_id"],
+        "verdict": col["verdict"],
+        "condition_zh": col["condition_zh"],
+        "condition_en": col["condition_en"],
+        "citation": col["citation"],
+        "judgement": judgement[rule_idx] if len(rule_idx) else np.array([]),
         "_s": hs,
     })
 
@@ -312,52 +612,92 @@ def _reason(row_zh: bool, rel, name, verdict, cond, cite, dist, chain_txt):
     return text
 
 
-def _site_frame(sites, ls, detail, covered, full, hs, sev) -> gpd.GeoDataFrame:
+def _site_frame(sites, ls, hits, zones, rules, rule_idx, sev, chain, covered, full, single) -> gpd.GeoDataFrame:
     n = len(sites)
+    hs, hz, hrel, _, dist = hits
     site_sev = np.full(n, SEVERITY["allowed"], dtype=np.int64)
     if len(hs):
         np.maximum.at(site_sev, hs, sev)
-    verdict = _BY_SEV[site_sev]
-    verdict[~covered] = "unknown"
+    site_sev[~covered] = 0  # unknown
     n_hits = np.bincount(hs, minlength=n) if len(hs) else np.zeros(n, dtype=np.int64)
-    # reasons: every finding that is not plainly allowed, most severe first
-    notable = detail[detail["verdict"] != "allowed"]
+
+    # reasons: every finding that is not plainly allowed, most severe first; sites with the same
+    # findings share one text, so each distinct list of findings is written once
+    texts_zh = ["未涉及限制性管控区域", f"位于图层集“{ls.info['title_zh']}”覆盖范围之外，无法判定"]
+    texts_en = ["no restrictive zone met", f"outside the coverage of layer set {ls.name}: cannot be judged"]
+    texts_cite = ["", ""]
+    which = np.zeros(n, dtype=np.int64)  # index into the texts
+    notable = np.flatnonzero(sev != SEVERITY["allowed"])
     if len(notable):
-        order = notable.assign(_sev=notable["verdict"].map(SEVERITY)).sort_values(["_s", "_sev"], ascending=[True, False])
-        zh = [_reason(True, r.relation, r.zone_name_zh, r.verdict, r.condition_zh, r.citation, r.distance_m, r.chainage)
-              for r in order.itertuples(index=False)]
-        en = [_reason(False, r.relation, r.zone_name_en, r.verdict, r.condition_en, r.citation, r.distance_m, r.chainage)
-              for r in order.itertuples(index=False)]
-        agg = pd.DataFrame({"_s": order["_s"].to_numpy(), "zh": zh, "en": en, "cite": order["citation"].to_numpy()})
-        g = agg.groupby("_s", sort=False)
-        rz = g["zh"].agg("；".join)
-        re_ = g["en"].agg("; ".join)
-        rc = g["cite"].agg(lambda c: "；".join(dict.fromkeys(c)))
-    else:
-        rz = re_ = rc = pd.Series(dtype=object)
-    reasons_zh = np.array([rz.get(i, "未涉及限制性管控区域") for i in range(n)], dtype=object)
-    reasons_en = np.array([re_.get(i, "no restrictive zone met") for i in range(n)], dtype=object)
-    citations = np.array([rc.get(i, "") for i in range(n)], dtype=object)
-    reasons_zh[~covered] = f"位于图层集“{ls.info['title_zh']}”覆盖范围之外，无法判定"
-    reasons_en[~covered] = f"outside the coverage of layer set {ls.name}: cannot be judged"
-    coverage = np.where(~covered, "outside", np.where(full, "full", "partial"))
-    partial = coverage == "partial"
-    reasons_zh[partial] = np.char.add("部分位于覆盖范围之外，结论仅依据覆盖部分；", reasons_zh[partial].astype(str))
-    reasons_en[partial] = np.char.add("partly outside the coverage, verdict from the covered part; ",
-                                      reasons_en[partial].astype(str))
+        order = notable[np.lexsort((-sev[notable], hs[notable]))]  # by site, most severe first (stable)
+        os_ = hs[order]
+        # one key per distinct reason text: relation, zone, rule and verdict; near and chainage rows are their own
+        n_rules = len(rules.rules) + 1
+        key = ((hrel[order] * len(zones) + hz[order]) * n_rules + (rule_idx[order] + 1)) * 8 + sev[order]
+        own = hrel[order] == 4
+        if chain:
+            own |= np.array([(s, z) in chain for s, z in zip(os_, hz[order])], dtype=bool)
+        key = np.where(own, -1 - np.arange(len(order)), key)
+        key_id, key_uniq = pd.factorize(key)
+        first = np.zeros(len(key_uniq), dtype=np.int64)
+        first[key_id[::-1]] = np.arange(len(order))[::-1]
+        names_zh, names_en = zones["name_zh"].to_numpy(), zones["name_en"].to_numpy()
+        r_zh, r_en = _rule_attr(rules, "condition_zh", ""), _rule_attr(rules, "condition_en", "")
+        r_cite = _rule_attr(rules, "citation", "")
+        zh_of_key, en_of_key, cite_of_key = [], [], []
+        dist_1 = np.round(dist, 1)  # as the findings show it
+        for j in first:
+            row = order[j]
+            rel, z, ri = REL_CODES[hrel[row]], hz[row], rule_idx[row]
+            verdict = _BY_SEV[sev[row]]
+            d = dist_1[row]
+            ch = chain.get((hs[row], z), "") if chain else ""
+            zh_of_key.append(_reason(True, rel, names_zh[z], verdict, r_zh[ri], r_cite[ri], d, ch))
+            en_of_key.append(_reason(False, rel, names_en[z], verdict, r_en[ri], r_cite[ri], d, ch))
+            cite_of_key.append(r_cite[ri])
+        # distinct lists of findings per site (os_ is sorted)
+        first_row = np.ones(len(os_), dtype=bool)
+        first_row[1:] = os_[1:] != os_[:-1]
+        sites_with = os_[first_row]
+        grp = np.cumsum(first_row) - 1
+        seq_id, rep = _sequence_ids(grp, key_id.astype(np.int64), len(sites_with))
+        count = np.bincount(grp, minlength=len(sites_with))
+        start = np.cumsum(count) - count
+        base = len(texts_zh)
+        for g in rep:
+            ks = key_id[start[g]:start[g] + count[g]]
+            texts_zh.append("；".join(zh_of_key[k] for k in ks))
+            texts_en.append("; ".join(en_of_key[k] for k in ks))
+            texts_cite.append("；".join(dict.fromkeys(cite_of_key[k] for k in ks)))
+        which[sites_with] = base + seq_id
+    which[~covered] = 1
+    coverage = np.where(~covered, 0, np.where(full, 1, 2))
+    partial = np.flatnonzero(coverage == 2)
+    for i in partial:  # partly covered sites are few: their own texts
+        texts_zh.append("部分位于覆盖范围之外，结论仅依据覆盖部分；" + texts_zh[which[i]])
+        texts_en.append("partly outside the coverage, verdict from the covered part; " + texts_en[which[i]])
+        texts_cite.append(texts_cite[which[i]])
+        which[i] = len(texts_zh) - 1
     types = project_types()
+    pt = sites["project_type"]
+    pt_codes, pt_uniq = pd.factorize(pt, use_na_sentinel=False)
+    pt_zh = [types[t]["name_zh"] if t in types else "未指定（按最严格类型）" for t in pt_uniq]
+    col = _cols({"project_type_zh": (pt_zh, pt_codes), "verdict": (_BY_SEV, site_sev),
+                 "verdict_zh": ([VERDICTS[v]["zh"] for v in _BY_SEV], site_sev), "reasons_zh": (texts_zh, which),
+                 "reasons_en": (texts_en, which), "citations": (texts_cite, which),
+                 "coverage": (["outside", "full", "partial"], coverage)})
     out = gpd.GeoDataFrame({
-        "site_id": sites["site_id"].to_numpy(),
-        "name": sites["name"].to_numpy(),
-        "project_type": sites["project_type"].to_numpy(),
-        "project_type_zh": [types[t]["name_zh"] if t in types else "未指定（按最严格类型）" for t in sites["project_type"]],
-        "kind": sites["kind"].to_numpy() if "kind" in sites else "",
-        "verdict": verdict,
-        "verdict_zh": [VERDICTS[v]["zh"] for v in verdict],
-        "reasons_zh": reasons_zh,
-        "reasons_en": reasons_en,
-        "citations": citations,
+        "site_id": _site_col(sites["site_id"]),
+        "name": _site_col(sites["name"]),
+        "project_type": _site_col(pt),
+        "project_type_zh": col["project_type_zh"],
+        "kind": _site_col(sites["kind"]) if "kind" in sites else "",
+        "verdict": col["verdict"],
+        "verdict_zh": col["verdict_zh"],
+        "reasons_zh": col["reasons_zh"],
+        "reasons_en": col["reasons_en"],
+        "citations": col["citations"],
         "n_hits": n_hits,
-        "coverage": coverage,
-    }, geometry=sites.to_crs(ls.storage_crs).geometry.values, crs=ls.storage_crs)
+        "coverage": col["coverage"],
+    }, geometry=_to_crs(sites, ls.storage_crs, single), crs=ls.storage_crs)
     return out
