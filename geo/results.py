@@ -15,7 +15,7 @@ import shapely
 from . import __version__
 from .errors import ExportError
 
-__all__ = ["write_results", "write_detail", "atomic_path", "RESULT_FORMATS"]
+__all__ = ["write_results", "write_detail", "ResultWriter", "atomic_path", "RESULT_FORMATS"]
 
 RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg")
 
@@ -68,7 +68,9 @@ def write_results(result, out, *, overwrite: bool = True) -> Path:
     ls = result.layerset
     with atomic_path(out, overwrite=overwrite) as tmp:
         if ext == ".csv":
-            _site_table(result).to_csv(tmp, index=False, encoding="utf-8-sig")
+            with open(tmp, "wb") as fh:
+                fh.write(BOM)
+                write_csv(_site_table(result), fh, header=True)
         elif ext == ".geojson":
             gdf = result.sites.to_crs(4326)
             pyogrio.write_dataframe(gdf, tmp, driver="GeoJSON", layer_options={"RFC7946": "YES",
@@ -104,8 +106,115 @@ def write_detail(result, out, *, overwrite: bool = True) -> Path:
     """Write one row per (site, zone met) as CSV (UTF-8 with BOM)."""
     out = Path(out)
     with atomic_path(out, overwrite=overwrite) as tmp:
-        _plain(result.detail).to_csv(tmp, index=False, encoding="utf-8-sig")
+        with open(tmp, "wb") as fh:
+            fh.write(BOM)
+            write_csv(_plain(result.detail), fh, header=True)
     return out
+
+
+BOM = "\ufeff".encode("utf-8")
+
+
+def write_csv(df: pd.DataFrame, fh, *, header: bool) -> None:
+    """Append a frame as CSV to a binary file (Arrow's vectorised writer; quotes only where needed)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+
+
+class ResultWriter:
+    """Write the results of a check batch by batch, so memory stays bounded on large batches.
+
+    CSV outputs (results and ``detail``) and GeoPackage stream each batch to a
+    temporary file; JSON and GeoJSON gather the batches and are written at the
+    end. Everything is renamed into place only when :meth:`close` succeeds; on
+    an error nothing is left behind. Keeps the verdict counts.
+    """
+
+    def __init__(self, out, *, detail=None, overwrite: bool = True, keep: bool = False):
+        self.out = Path(out)
+        self.ext = self.out.suffix.lower()
+        if self.ext not in RESULT_FORMATS:
+            raise ExportError(f"unknown output format {self.ext!r}", path=self.out,
+                              hint=f"use one of {', '.join(RESULT_FORMATS)}")
+        self.detail = Path(detail) if detail else None
+        for target in filter(None, (self.out, self.detail)):
+            if target.exists() and not overwrite:
+                raise ExportError("output exists", path=target, hint="give --overwrite to replace it")
+        self.keep = keep or self.ext in (".json", ".geojson")
+        self.parts: list = []
+        self.counts: dict = {}
+        self.n = 0
+        self._tmps: dict = {}
+        self._fh: dict = {}
+
+    def _tmp(self, target: Path) -> Path:
+        if target not in self._tmps:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+            os.close(fd)
+            os.unlink(tmp)
+            self._tmps[target] = Path(tmp)
+        return self._tmps[target]
+
+    def _append_csv(self, target: Path, df: pd.DataFrame):
+        first = target not in self._fh
+        if first:
+            self._fh[target] = open(self._tmp(target), "wb")
+            self._fh[target].write(BOM)
+        write_csv(df, self._fh[target], header=first)
+
+    def add(self, result) -> None:
+        """Write (or keep) one batch."""
+        for verdict, k in result.counts().items():
+            self.counts[verdict] = self.counts.get(verdict, 0) + k
+        self.n += len(result.sites)
+        if self.keep:
+            self.parts.append(result)
+        if self.ext == ".csv":
+            self._append_csv(self.out, _site_table(result))
+        elif self.ext == ".gpkg":
+            tmp = self._tmp(self.out)
+            append = tmp.exists()
+            pyogrio.write_dataframe(result.sites, tmp, layer="sites", promote_to_multi=False, append=append)
+            pyogrio.write_dataframe(_plain(result.detail), tmp, layer="findings", append=append)
+        if self.detail is not None:
+            self._append_csv(self.detail, _plain(result.detail))
+
+    def result(self):
+        """All batches joined (only when kept)."""
+        return concat_results(self.parts) if len(self.parts) > 1 else self.parts[0]
+
+    def close(self) -> None:
+        """Finish the files and move them into place."""
+        for fh in self._fh.values():
+            fh.close()
+        if self.ext in (".json", ".geojson"):
+            write_results(self.result(), self._tmp(self.out))
+        for target, tmp in self._tmps.items():
+            os.replace(tmp, target)
+        self._tmps.clear()
+
+    def abort(self) -> None:
+        """Remove every temporary file."""
+        for fh in self._fh.values():
+            fh.close()
+        for tmp in self._tmps.values():
+            if tmp.exists():
+                tmp.unlink()
+        self._tmps.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
 
 
 def concat_results(parts: list):

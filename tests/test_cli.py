@@ -106,3 +106,25 @@ def test_second_layer_set_checks(runner, tmp_path):
     assert r.exit_code == 0, r.output
     res = pd.read_csv(out, encoding="utf-8-sig")
     assert list(res["verdict"]) == ["restricted", "unknown"]
+
+
+@pytest.mark.parametrize("ext", ["csv", "gpkg", "geojson"])
+def test_batches_stream_to_the_same_output(runner, tmp_path, monkeypatch, ext):
+    import geo.cli.check as cmd
+
+    whole = tmp_path / f"whole.{ext}"
+    r = runner.invoke(cli, ["check", DEMO, "-o", str(whole), "--detail", str(tmp_path / "whole_detail.csv")])
+    assert r.exit_code == 0, r.output
+    monkeypatch.setattr(cmd, "CHUNK", 3)
+    parts = tmp_path / f"parts.{ext}"
+    r = runner.invoke(cli, ["check", DEMO, "-o", str(parts), "--detail", str(tmp_path / "parts_detail.csv")])
+    assert r.exit_code == 0, r.output
+    assert "checked 8 sites" in r.output
+    if ext == "csv":
+        assert parts.read_bytes() == whole.read_bytes()
+    else:
+        kw = {"layer": "sites"} if ext == "gpkg" else {}
+        a, b = gpd.read_file(whole, **kw), gpd.read_file(parts, **kw)
+        assert list(a["verdict"]) == list(b["verdict"]) and list(a["reasons_zh"]) == list(b["reasons_zh"])
+    assert (tmp_path / "parts_detail.csv").read_bytes() == (tmp_path / "whole_detail.csv").read_bytes()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left

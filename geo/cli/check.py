@@ -1,12 +1,17 @@
 """``ecozone check``: verdicts for project sites."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 
 from ..check import check_sites
+from ..errors import ExportError
 from ..layerset import read_layerset
-from ..results import concat_results, write_detail, write_results
+from ..results import ResultWriter
 from ..sites import read_sites, sites_from_inline
+from ..text import VERDICT_ORDER
 
 CHUNK = 100_000
 
@@ -65,27 +70,24 @@ def command(ctx, sites, layers_dir, project_type, out, detail, report, points, w
         frames[1]["site_id"] = [f"inline-{i + 1}" for i in range(len(frames[1]))]
         gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=ls.storage_crs)
     quiet = ctx.obj.get("quiet", False) if ctx.obj else False
-    if len(gdf) > CHUNK:
-        parts = []
-        starts = range(0, len(gdf), CHUNK)
-        with click.progressbar(starts, label="checking", file=click.get_text_stream("stderr"),
-                               hidden=quiet) as bar:
+    if report and Path(report).exists() and not overwrite:
+        raise ExportError("output exists", path=report, hint="give --overwrite to replace it")
+    # batches of CHUNK sites are checked and written one after another, so memory stays bounded
+    starts = range(0, len(gdf), CHUNK)
+    with ResultWriter(out, detail=detail, overwrite=overwrite, keep=bool(report)) as writer:
+        with click.progressbar(starts, label="checking", file=sys.stderr,
+                               hidden=quiet or len(gdf) <= CHUNK) as bar:
             for start in bar:
-                parts.append(check_sites(gdf.iloc[start:start + CHUNK], ls))
-        result = concat_results(parts)
-    else:
-        result = check_sites(gdf, ls)
-    write_results(result, out, overwrite=overwrite)
-    if detail:
-        write_detail(result, detail, overwrite=overwrite)
-    if report:
-        from ..report import write_report
+                writer.add(check_sites(gdf.iloc[start:start + CHUNK], ls))
+        if report:
+            from ..report import write_report
 
-        write_report(result, report, overwrite=overwrite)
+            write_report(writer.result(), report, overwrite=overwrite)
+    counts = writer.counts
     if not quiet:
-        click.echo(result.summary_line(), err=True)
+        click.echo(f"checked {writer.n} sites against {ls.name}: "
+                   + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICT_ORDER + ["unknown"]), err=True)
     if fail_on:
-        from ..rules import SEVERITY
-
-        if (result.sites["verdict"].map(SEVERITY).fillna(0) >= SEVERITY[fail_on]).any():
+        severe = VERDICT_ORDER[: VERDICT_ORDER.index(fail_on) + 1]
+        if any(counts.get(v, 0) for v in severe):
             ctx.exit(3)
