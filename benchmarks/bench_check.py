@@ -588,32 +588,20 @@ def ecozone_end_to_end(path: Path, layers: Path, out: Path) -> dict:
 
 def ecozone_stages(path: Path, ls, out: Path) -> dict:
     """Where the end-to-end time goes, stage by stage in this process (as the command line does it)."""
-    from geo.results import concat_results, write_results
+    from geo.results import ResultWriter
 
-    stages = {}
+    stages = {"check_chunks_s": 0.0, "write_results_s": 0.0}
     t = time.perf_counter()
     sites = read_sites(path, project_type=PROJECT_TYPE)
     stages["read_sites_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    result = concat_results([check_sites(sites.iloc[i:i + 100_000], ls) for i in range(0, len(sites), 100_000)])
-    stages["check_chunks_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    write_results(result, out)
-    stages["write_results_s"] = time.perf_counter() - t
-    try:  # what a vectorised writer would take for the same table (not what the tool does today)
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        from geo.results import _site_table
-
-        t = time.perf_counter()
-        table = pa.Table.from_pandas(_site_table(result), preserve_index=False)
-        with out.with_suffix(".arrow.csv").open("wb") as f:
-            f.write("\ufeff".encode())
-            pacsv.write_csv(table, f)
-        stages["write_pyarrow_s"] = time.perf_counter() - t
-    except Exception as exc:  # noqa: BLE001  informative only
-        log(f"     (pyarrow writer skipped: {exc})")
+    with ResultWriter(out) as writer:
+        for i in range(0, len(sites), 100_000):
+            t = time.perf_counter()
+            result = check_sites(sites.iloc[i:i + 100_000], ls)
+            stages["check_chunks_s"] += time.perf_counter() - t
+            t = time.perf_counter()
+            writer.add(result)
+            stages["write_results_s"] += time.perf_counter() - t
     return stages
 
 
@@ -824,9 +812,7 @@ def table(report: dict, quick: bool = False) -> str:
             if st:
                 lines.append(f"\nend to end, stage by stage (in process): read_sites {_fmt(st['read_sites_s'])}, "
                              f"check_sites in chunks of 10^5 {_fmt(st['check_chunks_s'])}, "
-                             f"write_results (CSV) {_fmt(st['write_results_s'])}"
-                             + (f"; the same CSV written with pyarrow.csv: {_fmt(st['write_pyarrow_s'])}"
-                                if "write_pyarrow_s" in st else ""))
+                             f"write_results (CSV, batch by batch) {_fmt(st['write_results_s'])}")
             need = 5.0 if kind == "points" else 3.0
             what = "query" if kind == "points" else "overlap areas"
             if "postgis" in w:
