@@ -271,7 +271,7 @@ def read_dxf(path):
 
     doc = ezdxf.readfile(Path(path))
     rings = defaultdict(lambda: defaultdict(dict))
-    kinds, attrs, cad = {}, {}, {}
+    kinds, attrs = {}, {}
     for e in doc.modelspace():
         if not e.has_xdata(APPID):
             continue
