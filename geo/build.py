@@ -90,7 +90,7 @@ def _finish(spec, gdf: gpd.GeoDataFrame, coverage) -> gpd.GeoDataFrame:
     gdf = gdf.set_geometry(geoms)
     empty = gdf.geometry.is_empty | gdf.geometry.isna()
     if empty.any():
-        log.warning("layer %s: %d feature(s) outside the coverage dropped: %s", spec.id, int(empty.sum()),
+        log.info("layer %s: %d feature(s) outside the coverage dropped: %s", spec.id, int(empty.sum()),
                     ", ".join(map(str, gdf.loc[empty, "name_en"])))
         gdf = gdf[~empty]
     gdf = gdf.reset_index(drop=True)
