@@ -38,13 +38,24 @@ REL_CODES = ["inside", "overlaps", "crosses", "touches", "near"]
 _BY_SEV = np.array(["unknown"] + [v for v, _ in sorted(SEVERITY.items(), key=lambda kv: kv[1])], dtype=object)
 
 
-@dataclass
 class CheckResult:
-    """Per-site verdicts (``sites``, a GeoDataFrame) and per-(site, zone) findings (``detail``)."""
+    """Per-site verdicts (``sites``, a GeoDataFrame) and per-(site, zone) findings (``detail``).
 
-    sites: gpd.GeoDataFrame
-    detail: pd.DataFrame
-    layerset: object
+    ``detail`` may be given as a function that builds the table: it is then
+    built on first use (a batch written without its findings never pays for
+    the table of every finding's texts).
+    """
+
+    def __init__(self, sites: gpd.GeoDataFrame, detail, layerset):
+        self.sites = sites
+        self._detail = detail
+        self.layerset = layerset
+
+    @property
+    def detail(self) -> pd.DataFrame:
+        if callable(self._detail):
+            self._detail = self._detail()
+        return self._detail
 
     def counts(self) -> dict:
         vc = self.sites["verdict"].value_counts()
@@ -112,28 +123,24 @@ def _type_index(types, codes: list) -> np.ndarray:
 
 
 def _col(values, idx):
-    """``values[idx]`` as pandas would store that object array, without converting each string again.
+    """``values[idx]`` as a categorical column when the values are strings, else as an array.
 
-    The values used are converted once and then taken, so a column of a million
-    findings that name a few thousand zones costs a few thousand conversions.
+    A million findings that name a few hundred zones keep one copy of each
+    name and an integer code per row: nothing is converted or copied per row
+    (Arrow's writers encode it as a dictionary, pandas compares and prints it
+    as the strings).
     """
     idx = np.asarray(idx, dtype=np.intp)
+    if hasattr(values, "dictionary_encode"):  # an Arrow string array: encoded without Python strings
+        enc = values.dictionary_encode()
+        codes = enc.indices.to_numpy(zero_copy_only=False)
+        cats = pd.Index(pd.array(enc.dictionary, dtype="str"))
+        return pd.Categorical.from_codes(codes[idx], dtype=pd.CategoricalDtype(cats), validate=False)
     values = np.asarray(values, dtype=object)
-    if not len(idx):
+    if not len(values) or not all(isinstance(v, str) for v in values):
         return values[idx]
-    used = np.zeros(len(values), dtype=bool)
-    used[idx] = True
-    remap = (np.cumsum(used) - 1).astype(np.int32)
-    small = pd.Series(values[used])
-    dtype = small.dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        import pyarrow as pa
-
-        # dictionary-decoding is several times faster than taking from a string array
-        words = pa.array(small.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
-        decoded = pa.DictionaryArray.from_arrays(pa.array(remap[idx]), words).cast(pa.large_string())
-        return pd.array(decoded, dtype=dtype)
-    return small.array.take(remap[idx])
+    codes, cats = pd.factorize(values)
+    return pd.Categorical.from_codes(codes[idx], dtype=pd.CategoricalDtype(pd.Index(cats, dtype="str")), validate=False)
 
 
 @lru_cache(maxsize=16)
@@ -329,7 +336,9 @@ def check_sites(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = 
     sev = np.where(touch, np.minimum(sev, SEVERITY["caution"]), sev)
 
     hits = (hs, hz, hrel, ov.overlap, hdist)
-    detail = _detail_frame(sites, hits, zones, rules, rule_idx, sev, ov.measure, ov.chain, ov.dim)
+    def detail():
+        return _detail_frame(sites, hits, zones, rules, rule_idx, sev, ov.measure, ov.chain, ov.dim)
+
     site_frame = _site_frame(sites, ls, hits, zones, rules, rule_idx, sev, ov.chain, ov.covered, ov.full, ov.single)
     return CheckResult(sites=site_frame, detail=detail, layerset=ls)
 
@@ -489,18 +498,22 @@ def overlay(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = None
                 chain[(si, zj)] = _line_intervals(geom[si] if not padded[si] else work[si], merged)
 
     # -- near: zones within a rule distance ---------------------------------------
-    near_layers = rules.near_layers()
     cov_idx = np.flatnonzero(covered)
-    if any(lid in zi.layer_trees for lid in near_layers):
-        materialize(cov_idx)
-    for lid, dmax in near_layers.items():
+    for lid, dmax in rules.near_layers().items():
         if lid not in zi.layer_trees or not len(cov_idx):
             continue
         tree, pidx = zi.layer_trees[lid]
-        s_j, p_i = tree.query(work[cov_idx], predicate="dwithin", distance=dmax)
+        cand = cov_idx
+        bare = single[cand] & ~built[cand]  # points without a geometry: first a cheap test of their position
+        if bare.any():
+            close = _near_boxes(shapely.bounds(zi.pieces[pidx]), dmax, px[cand[bare]], py[cand[bare]])
+            bare[bare] = ~close
+            cand = cand[~bare]
+        materialize(cand)
+        s_j, p_i = tree.query(work[cand], predicate="dwithin", distance=dmax)
         if not len(s_j):
             continue
-        s = cov_idx[s_j]
+        s = cand[s_j]
         z = zi.piece_zone[pidx[p_i]]
         d = shapely.distance(work[s], zi.pieces[pidx[p_i]])
         near = pd.DataFrame({"s": s, "z": z, "dist": d}).groupby(["s", "z"], sort=False)["dist"].min().reset_index()
@@ -520,6 +533,31 @@ def overlay(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = None
 
     return Overlay(site=hs, zone=hz, relation=hrel, overlap=hov, distance=hdist, covered=covered, full=full,
                    measure=measure, dim=dim, single=single, chain=chain)
+
+
+def _near_boxes(boxes: np.ndarray, d: float, x: np.ndarray, y: np.ndarray, cells: int = 512) -> np.ndarray:
+    """Which points lie within ``d`` of one of ``boxes`` (minx, miny, maxx, maxy), or may: never a miss.
+
+    The boxes widened by ``d`` are marked on a raster of at most ``cells`` × ``cells``;
+    a point in an unmarked cell is farther than ``d`` from every box, so from
+    everything inside them.
+    """
+    pad = d * (1 + 1e-9) + 1e-6
+    lo = boxes[:, :2] - pad
+    hi = boxes[:, 2:] + pad
+    x0, y0 = lo.min(axis=0)
+    size = max(float((hi.max(axis=0) - (x0, y0)).max()), 1e-9) / cells
+    mask = np.zeros((cells + 1, cells + 1), dtype=bool)
+    a = np.floor((lo - (x0, y0)) / size).astype(np.int64)
+    b = np.floor((hi - (x0, y0)) / size).astype(np.int64) + 1
+    for (i0, j0), (i1, j1) in zip(np.clip(a, 0, cells), np.clip(b, 0, cells + 1)):
+        mask[j0:j1, i0:i1] = True
+    i = np.floor((x - x0) / size)
+    j = np.floor((y - y0) / size)
+    inside = (i >= 0) & (j >= 0) & (i <= cells) & (j <= cells)
+    out = np.zeros(len(x), dtype=bool)
+    out[inside] = mask[j[inside].astype(np.int64), i[inside].astype(np.int64)]
+    return out
 
 
 def _near_rules(rules: RuleTable, keys, codes, k, t, lu, nmp, dist) -> np.ndarray:
@@ -596,23 +634,41 @@ def _detail_frame(sites, hits, zones, rules, rule_idx, sev, measure, chain, dim)
     })
 
 
-def _reason(row_zh: bool, rel, name, verdict, cond, cite, dist, chain_txt):
-    v = VERDICTS[verdict]["zh" if row_zh else "en"]
-    r = RELATIONS[rel]["zh" if row_zh else "en"]
-    if row_zh:
-        where = f"距{name}{dist:.0f}米" if rel == "near" else f"{r}{name}"
-        if rel == "touches":
-            cond = "边界接触，需核实；" + cond
-        text = f"{v}：{where}{('（' + chain_txt + '）') if chain_txt else ''}——{cond}（{cite}）"
-    else:
-        where = f"{dist:.0f} m from {name}" if rel == "near" else f"{r} {name}"
-        if rel == "touches":
-            cond = "boundary contact, verify; " + cond
-        text = f"{v}: {where}{(' (' + chain_txt + ')') if chain_txt else ''} — {cond} [{cite}]"
-    return text
+def _reason_parts(zh: bool, rel: str, name: str, verdict: str, cond: str, cite: str) -> tuple:
+    """A finding's reason as (head, tail): the distance (near) or the chainage (lines) goes between."""
+    v = VERDICTS[verdict]["zh" if zh else "en"]
+    r = RELATIONS[rel]["zh" if zh else "en"]
+    if rel == "touches":
+        cond = ("边界接触，需核实；" if zh else "boundary contact, verify; ") + cond
+    if zh:
+        return (f"{v}：距{name}", f"米——{cond}（{cite}）") if rel == "near" else (f"{v}：{r}{name}", f"——{cond}（{cite}）")
+    return (f"{v}: ", f" m from {name} — {cond} [{cite}]") if rel == "near" else (f"{v}: {r} {name}", f" — {cond} [{cite}]")
+
+
+def _joined(lists: np.ndarray, offsets: np.ndarray, parts: list, sep: str):
+    """Per list, its rows' texts joined by ``sep``: each text is the concatenation of ``parts``.
+
+    ``lists`` are the rows to take, in order; ``parts`` are (words, codes per
+    row) pairs or Arrow string arrays per row. All in Arrow, no Python string per row.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = []
+    for part in parts:
+        if isinstance(part, tuple):
+            words, codes = part
+            part = pa.DictionaryArray.from_arrays(pa.array(codes[lists].astype(np.int32)),
+                                                  pa.array(list(words), type=pa.large_string()))
+        cols.append(part.cast(pa.large_string()))
+    text = pc.binary_join_element_wise(*cols, pa.scalar("", pa.large_string())) if len(cols) > 1 else cols[0]
+    return pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), text),
+                          pa.scalar(sep, pa.large_string()))
 
 
 def _site_frame(sites, ls, hits, zones, rules, rule_idx, sev, chain, covered, full, single) -> gpd.GeoDataFrame:
+    import pyarrow as pa
+
     n = len(sites)
     hs, hz, hrel, _, dist = hits
     site_sev = np.full(n, SEVERITY["allowed"], dtype=np.int64)
@@ -623,38 +679,47 @@ def _site_frame(sites, ls, hits, zones, rules, rule_idx, sev, chain, covered, fu
 
     # reasons: every finding that is not plainly allowed, most severe first; sites with the same
     # findings share one text, so each distinct list of findings is written once
-    texts_zh = ["未涉及限制性管控区域", f"位于图层集“{ls.info['title_zh']}”覆盖范围之外，无法判定"]
-    texts_en = ["no restrictive zone met", f"outside the coverage of layer set {ls.name}: cannot be judged"]
-    texts_cite = ["", ""]
+    fixed_zh = ["未涉及限制性管控区域", f"位于图层集“{ls.info['title_zh']}”覆盖范围之外，无法判定"]
+    fixed_en = ["no restrictive zone met", f"outside the coverage of layer set {ls.name}: cannot be judged"]
+    texts = {k: [pa.array(v, type=pa.large_string())] for k, v in (("zh", fixed_zh), ("en", fixed_en), ("cite", ["", ""]))}
     which = np.zeros(n, dtype=np.int64)  # index into the texts
     notable = np.flatnonzero(sev != SEVERITY["allowed"])
     if len(notable):
         order = notable[np.lexsort((-sev[notable], hs[notable]))]  # by site, most severe first (stable)
         os_ = hs[order]
-        # one key per distinct reason text: relation, zone, rule and verdict; near and chainage rows are their own
+        # a finding's text: head + varying part + tail; head and tail depend on relation, zone, rule and verdict
         n_rules = len(rules.rules) + 1
-        key = ((hrel[order] * len(zones) + hz[order]) * n_rules + (rule_idx[order] + 1)) * 8 + sev[order]
-        own = hrel[order] == 4
-        if chain:
-            own |= np.array([(s, z) in chain for s, z in zip(os_, hz[order])], dtype=bool)
-        key = np.where(own, -1 - np.arange(len(order)), key)
-        key_id, key_uniq = pd.factorize(key)
-        first = np.zeros(len(key_uniq), dtype=np.int64)
-        first[key_id[::-1]] = np.arange(len(order))[::-1]
-        names_zh, names_en = zones["name_zh"].to_numpy(), zones["name_en"].to_numpy()
-        r_zh, r_en = _rule_attr(rules, "condition_zh", ""), _rule_attr(rules, "condition_en", "")
+        base = ((hrel[order] * len(zones) + hz[order]) * n_rules + (rule_idx[order] + 1)) * 8 + sev[order]
+        base_id, base_uniq = pd.factorize(base)
+        first = np.zeros(len(base_uniq), dtype=np.int64)
+        first[base_id[::-1]] = np.arange(len(order))[::-1]
+        names = {"zh": zones["name_zh"].to_numpy(), "en": zones["name_en"].to_numpy()}
+        conds = {"zh": _rule_attr(rules, "condition_zh", ""), "en": _rule_attr(rules, "condition_en", "")}
         r_cite = _rule_attr(rules, "citation", "")
-        zh_of_key, en_of_key, cite_of_key = [], [], []
-        dist_1 = np.round(dist, 1)  # as the findings show it
+        heads, tails = {"zh": [], "en": []}, {"zh": [], "en": []}
         for j in first:
             row = order[j]
-            rel, z, ri = REL_CODES[hrel[row]], hz[row], rule_idx[row]
-            verdict = _BY_SEV[sev[row]]
-            d = dist_1[row]
-            ch = chain.get((hs[row], z), "") if chain else ""
-            zh_of_key.append(_reason(True, rel, names_zh[z], verdict, r_zh[ri], r_cite[ri], d, ch))
-            en_of_key.append(_reason(False, rel, names_en[z], verdict, r_en[ri], r_cite[ri], d, ch))
-            cite_of_key.append(r_cite[ri])
+            z, ri = hz[row], rule_idx[row]
+            for lang in ("zh", "en"):
+                h, t = _reason_parts(lang == "zh", REL_CODES[hrel[row]], names[lang][z], _BY_SEV[sev[row]],
+                                     conds[lang][ri], r_cite[ri])
+                heads[lang].append(h)
+                tails[lang].append(t)
+        # the varying part: a near finding's distance (as the findings show it), a line's chainage
+        near = hrel[order] == 4
+        var = {"zh": np.full(len(order), "", dtype=object), "en": np.full(len(order), "", dtype=object)}
+        if near.any():
+            metres = np.round(np.round(dist[order[near]], 1)).astype(np.int64).astype(str)
+            var["zh"][near] = var["en"][near] = metres
+        own = near.copy()  # findings with a varying part are their own key
+        if chain:
+            for i in np.flatnonzero(hrel[order] != 4):
+                ch = chain.get((os_[i], hz[order[i]]))
+                if ch:
+                    own[i] = True
+                    var["zh"][i], var["en"][i] = f"（{ch}）", f" ({ch})"
+        key = np.where(own, -1 - np.arange(len(order)), base_id)
+        key_id, _ = pd.factorize(key)
         # distinct lists of findings per site (os_ is sorted)
         first_row = np.ones(len(os_), dtype=bool)
         first_row[1:] = os_[1:] != os_[:-1]
@@ -663,28 +728,39 @@ def _site_frame(sites, ls, hits, zones, rules, rule_idx, sev, chain, covered, fu
         seq_id, rep = _sequence_ids(grp, key_id.astype(np.int64), len(sites_with))
         count = np.bincount(grp, minlength=len(sites_with))
         start = np.cumsum(count) - count
-        base = len(texts_zh)
-        for g in rep:
-            ks = key_id[start[g]:start[g] + count[g]]
-            texts_zh.append("；".join(zh_of_key[k] for k in ks))
-            texts_en.append("; ".join(en_of_key[k] for k in ks))
-            texts_cite.append("；".join(dict.fromkeys(cite_of_key[k] for k in ks)))
-        which[sites_with] = base + seq_id
+        cnt = count[rep]
+        offsets = np.concatenate([[0], np.cumsum(cnt)])
+        rows = np.repeat(start[rep] - offsets[:-1], cnt) + np.arange(offsets[-1])  # the lists' findings, in order
+        for lang, sep in (("zh", "；"), ("en", "; ")):
+            varr = pa.array(var[lang][rows], type=pa.large_string())
+            texts[lang].append(_joined(rows, offsets, [(heads[lang], base_id), varr, (tails[lang], base_id)], sep))
+        # citations: each once per list, in order of first mention
+        cite_of_rule, cite_words = pd.factorize(r_cite)
+        cite_id = cite_of_rule[rule_idx[order]]
+        list_of = np.repeat(np.arange(len(rep)), cnt)
+        _, once = np.unique(list_of * (len(cite_words) + 1) + cite_id[rows], return_index=True)
+        once = np.sort(once)
+        c_off = np.concatenate([[0], np.cumsum(np.bincount(list_of[once], minlength=len(rep)))])
+        texts["cite"].append(_joined(rows[once], c_off, [(list(cite_words), cite_id)], "；"))
+        which[sites_with] = len(fixed_zh) + seq_id
     which[~covered] = 1
     coverage = np.where(~covered, 0, np.where(full, 1, 2))
     partial = np.flatnonzero(coverage == 2)
-    for i in partial:  # partly covered sites are few: their own texts
-        texts_zh.append("部分位于覆盖范围之外，结论仅依据覆盖部分；" + texts_zh[which[i]])
-        texts_en.append("partly outside the coverage, verdict from the covered part; " + texts_en[which[i]])
-        texts_cite.append(texts_cite[which[i]])
-        which[i] = len(texts_zh) - 1
+    texts = {k: pa.concat_arrays(v) for k, v in texts.items()}
+    if len(partial):  # partly covered sites are few: their own texts
+        add = {"zh": "部分位于覆盖范围之外，结论仅依据覆盖部分；",
+               "en": "partly outside the coverage, verdict from the covered part; ", "cite": ""}
+        was = pa.array(which[partial])
+        texts = {k: pa.concat_arrays([v, pa.array([add[k] + t for t in v.take(was).to_pylist()], type=pa.large_string())])
+                 for k, v in texts.items()}
+        which[partial] = len(texts["zh"]) - len(partial) + np.arange(len(partial))
     types = project_types()
     pt = sites["project_type"]
     pt_codes, pt_uniq = pd.factorize(pt, use_na_sentinel=False)
     pt_zh = [types[t]["name_zh"] if t in types else "未指定（按最严格类型）" for t in pt_uniq]
     col = _cols({"project_type_zh": (pt_zh, pt_codes), "verdict": (_BY_SEV, site_sev),
-                 "verdict_zh": ([VERDICTS[v]["zh"] for v in _BY_SEV], site_sev), "reasons_zh": (texts_zh, which),
-                 "reasons_en": (texts_en, which), "citations": (texts_cite, which),
+                 "verdict_zh": ([VERDICTS[v]["zh"] for v in _BY_SEV], site_sev), "reasons_zh": (texts["zh"], which),
+                 "reasons_en": (texts["en"], which), "citations": (texts["cite"], which),
                  "coverage": (["outside", "full", "partial"], coverage)})
     out = gpd.GeoDataFrame({
         "site_id": _site_col(sites["site_id"]),
