@@ -208,6 +208,8 @@ def _to_crs(sites: gpd.GeoDataFrame, crs, single: np.ndarray | None = None) -> n
 def _site_col(col: pd.Series, idx=None):
     """A column of the sites (all rows, or rows ``idx``) as ``col.to_numpy()[idx]`` would be stored."""
     values = col.array if idx is None else col.array.take(np.asarray(idx, dtype=np.intp))
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return values
     if isinstance(col.dtype, pd.StringDtype) and len(values) and not pd.isna(values).all():
         return values  # a string column stays a string column: no round trip through Python objects
     return col.to_numpy() if idx is None else col.to_numpy()[idx]

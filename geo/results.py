@@ -5,11 +5,16 @@ import json
 import os
 import tempfile
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyogrio
+import pyproj
 import shapely
 
 from . import __version__
@@ -46,12 +51,26 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _site_table(result) -> pd.DataFrame:
+    """The sites without geometry, with a representative lon/lat (WGS84) of each."""
     sites = result.sites
-    rep = shapely.point_on_surface(sites.to_crs(4326).geometry.values)
+    geoms = sites.geometry.values
+    data = np.asarray(geoms, dtype=object)
+    pts = shapely.get_type_id(data) == 0
+    rep = data.copy()
+    if not pts.all():  # points are their own representative point
+        rep[~pts] = shapely.point_on_surface(data[~pts])
+    x, y = shapely.get_x(rep), shapely.get_y(rep)
+    if geoms.crs is not None and not geoms.crs.equals("EPSG:4326"):
+        x, y = (np.asarray(v, dtype=float) for v in _to_lonlat(geoms.crs).transform(x, y))
     out = pd.DataFrame(sites.drop(columns="geometry"))
-    out["lon"] = shapely.get_x(rep).round(7)
-    out["lat"] = shapely.get_y(rep).round(7)
+    out["lon"] = np.round(x, 7)
+    out["lat"] = np.round(y, 7)
     return out
+
+
+@lru_cache(maxsize=8)
+def _to_lonlat(crs):
+    return pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
 
 def write_results(result, out, *, overwrite: bool = True) -> Path:
@@ -117,11 +136,11 @@ BOM = "\ufeff".encode("utf-8")
 
 def write_csv(df: pd.DataFrame, fh, *, header: bool) -> None:
     """Append a frame as CSV to a binary file (Arrow's vectorised writer; quotes only where needed)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    _write_table(pa.Table.from_pandas(df, preserve_index=False), fh, header=header)
 
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+
+def _write_table(table: pa.Table, sink, *, header: bool) -> None:
+    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
 
 
 class ResultWriter:
@@ -131,6 +150,10 @@ class ResultWriter:
     temporary file; JSON and GeoJSON gather the batches and are written at the
     end. Everything is renamed into place only when :meth:`close` succeeds; on
     an error nothing is left behind. Keeps the verdict counts.
+
+    A batch is written by a background thread while the caller checks the
+    next one (Arrow and GDAL write without holding the GIL); one batch at a
+    time is in flight, in order.
     """
 
     def __init__(self, out, *, detail=None, overwrite: bool = True, keep: bool = False):
@@ -149,6 +172,8 @@ class ResultWriter:
         self.n = 0
         self._tmps: dict = {}
         self._fh: dict = {}
+        self._pool = None
+        self._pending = None
 
     def _tmp(self, target: Path) -> Path:
         if target not in self._tmps:
@@ -159,12 +184,27 @@ class ResultWriter:
             self._tmps[target] = Path(tmp)
         return self._tmps[target]
 
-    def _append_csv(self, target: Path, df: pd.DataFrame):
+    def _append_csv(self, target: Path, table: pa.Table):
         first = target not in self._fh
         if first:
-            self._fh[target] = open(self._tmp(target), "wb")
+            self._fh[target] = pa.OSFile(str(self._tmp(target)), "wb")
             self._fh[target].write(BOM)
-        write_csv(df, self._fh[target], header=first)
+        _write_table(table, self._fh[target], header=first)
+
+    def _write(self, tables: list, sites, findings) -> None:
+        """Write one batch (in the background thread)."""
+        for target, table in tables:
+            self._append_csv(target, table)
+        if sites is not None:
+            tmp = self._tmp(self.out)
+            append = tmp.exists()
+            pyogrio.write_dataframe(sites, tmp, layer="sites", promote_to_multi=False, append=append)
+            pyogrio.write_dataframe(findings, tmp, layer="findings", append=append)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def add(self, result) -> None:
         """Write (or keep) one batch."""
@@ -173,15 +213,28 @@ class ResultWriter:
         self.n += len(result.sites)
         if self.keep:
             self.parts.append(result)
+        tables = []
         if self.ext == ".csv":
-            self._append_csv(self.out, _site_table(result))
-        elif self.ext == ".gpkg":
-            tmp = self._tmp(self.out)
-            append = tmp.exists()
-            pyogrio.write_dataframe(result.sites, tmp, layer="sites", promote_to_multi=False, append=append)
-            pyogrio.write_dataframe(_plain(result.detail), tmp, layer="findings", append=append)
+            tables.append((self.out, pa.Table.from_pandas(_site_table(result), preserve_index=False)))
         if self.detail is not None:
-            self._append_csv(self.detail, _plain(result.detail))
+            tables.append((self.detail, pa.Table.from_pandas(_plain(result.detail), preserve_index=False)))
+        sites, findings = (result.sites, _plain(result.detail)) if self.ext == ".gpkg" else (None, None)
+        if not tables and sites is None:
+            return
+        self._wait()
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecozone-writer")
+        self._pending = self._pool.submit(self._write, tables, sites, findings)
+
+    def _stop(self) -> None:
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
 
     def result(self):
         """All batches joined (only when kept)."""
@@ -189,6 +242,11 @@ class ResultWriter:
 
     def close(self) -> None:
         """Finish the files and move them into place."""
+        try:
+            self._stop()
+        except BaseException:
+            self.abort()
+            raise
         for fh in self._fh.values():
             fh.close()
         if self.ext in (".json", ".geojson"):
@@ -199,6 +257,10 @@ class ResultWriter:
 
     def abort(self) -> None:
         """Remove every temporary file."""
+        try:
+            self._stop()
+        except Exception:  # the error being handled is the one that counts
+            pass
         for fh in self._fh.values():
             fh.close()
         for tmp in self._tmps.values():

@@ -157,14 +157,14 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
         ids = ids.where(~blank, pd.Series(rows, index=ids.index).astype(str))
     else:
         ids = pd.Series(rows.astype(str))
-    dup = ids.duplicated(keep="first")
-    if dup.any():
+    if not ids.is_unique:
+        dup = ids.duplicated(keep="first")
         second = int(np.flatnonzero(dup.to_numpy())[0])
         first = int(np.flatnonzero((ids == ids.iloc[second]).to_numpy())[0])
         raise SiteInputError(f"site id {ids.iloc[second]!r} is used more than once (also row {int(rows[first])}; "
                              f"{int(ids.duplicated(keep=False).sum())} rows in all)", **where,
                              row=int(rows[second]), hint="give every site its own id")
-    out.insert(0, "site_id", ids.to_numpy())
+    out.insert(0, "site_id", ids.array)
     name_col = _find(gdf, "name")
     out.insert(1, "name", _text(gdf[name_col], "").to_numpy() if name_col else "")
 
@@ -211,8 +211,8 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
     else:
         radius = np.zeros(len(gdf))
     out.insert(5, "radius_m", radius)
-    kind = np.select([np.isin(gtypes, [0, 4]), np.isin(gtypes, [1, 5])], ["point", "line"], "parcel")
-    out.insert(6, "kind", kind)
+    kind = np.select([np.isin(gtypes, [0, 4]), np.isin(gtypes, [1, 5])], [0, 1], 2)
+    out.insert(6, "kind", pd.Categorical.from_codes(kind, categories=pd.Index(["point", "line", "parcel"], dtype="str")))
     # keep the other attributes (not clashing with ours)
     used = {c for c in (id_col, name_col, type_col, nmp_col, lu_col, r_col) if c}
     for col in gdf.columns:

@@ -128,3 +128,26 @@ def test_batches_stream_to_the_same_output(runner, tmp_path, monkeypatch, ext):
         assert list(a["verdict"]) == list(b["verdict"]) and list(a["reasons_zh"]) == list(b["reasons_zh"])
     assert (tmp_path / "parts_detail.csv").read_bytes() == (tmp_path / "whole_detail.csv").read_bytes()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+@pytest.mark.parametrize("ext", ["csv", "gpkg"])
+def test_a_failed_background_write_leaves_nothing(jinpu, tmp_path, ext):
+    import pyogrio.errors
+    import pyarrow as pa
+
+    from geo.check import check_sites
+    from geo.results import ResultWriter
+    from geo.sites import read_sites
+
+    good = check_sites(read_sites(DEMO), jinpu)
+    bad = check_sites(read_sites(DEMO), jinpu)
+    bad.sites["extra"] = [{"a": 1}] * len(bad.sites)  # a column the writer of the background thread refuses
+    bad._detail = bad.detail.assign(extra=[{"a": 1}] * len(bad.detail))
+    out = tmp_path / f"r.{ext}"
+    detail = tmp_path / "d.csv" if ext == "csv" else None
+    with pytest.raises((pa.ArrowInvalid, pyogrio.errors.FieldError)):
+        with ResultWriter(out, detail=detail) as w:
+            w.add(good)
+            w.add(bad)
+            w.add(good)
+    assert not list(tmp_path.iterdir())  # neither the outputs nor a temporary file
