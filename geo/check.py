@@ -687,7 +687,8 @@ def _site_frame(sites, ls, hits, zones, rules, rule_idx, sev, chain, covered, fu
     which = np.zeros(n, dtype=np.int64)  # index into the texts
     notable = np.flatnonzero(sev != SEVERITY["allowed"])
     if len(notable):
-        order = notable[np.lexsort((-sev[notable], hs[notable]))]  # by site, most severe first (stable)
+        # by site, most severe first, else in finding order (hs is sorted: timsort on a nearly sorted key)
+        order = notable[np.argsort(hs[notable] * 8 + (7 - sev[notable]), kind="stable")]
         os_ = hs[order]
         # a finding's text: head + varying part + tail; head and tail depend on relation, zone, rule and verdict
         n_rules = len(rules.rules) + 1
