@@ -154,7 +154,8 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
     if id_col:
         ids = gdf[id_col].astype(str).fillna("").str.strip()
         blank = ids.isna() | ids.isin(["", "nan", "None", "<NA>"])
-        ids = ids.where(~blank, pd.Series(rows, index=ids.index).astype(str))
+        if blank.any():
+            ids = ids.where(~blank, pd.Series(rows, index=ids.index).astype(str))
     else:
         ids = pd.Series(rows.astype(str))
     if not ids.is_unique:
@@ -184,9 +185,11 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
                                      column=type_col, hint=_type_hint())
         types = raw.astype(object).map(uniq).astype(object)
         types = types.where(types.notna(), default)
-    else:
-        types = pd.Series([default] * len(gdf), dtype=object)
-    out.insert(2, "project_type", types.to_numpy())
+        types = types.to_numpy()
+    else:  # one type for all: a categorical of one value
+        types = pd.Categorical.from_codes(np.zeros(len(gdf), dtype=np.int8) - (default is None),
+                                          categories=pd.Index([default] if default else [], dtype="str"))
+    out.insert(2, "project_type", types)
 
     nmp_col = _find(gdf, "nmp")
     out.insert(3, "nmp", _bools(gdf[nmp_col], path, rows, nmp_col) if nmp_col else False)
