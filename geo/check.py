@@ -57,6 +57,10 @@ class CheckResult:
             self._detail = self._detail()
         return self._detail
 
+    def __getstate__(self):
+        # between processes: the findings built, the layer set left behind (the receiver has it)
+        return {"sites": self.sites, "_detail": self.detail, "layerset": None}
+
     def counts(self) -> dict:
         vc = self.sites["verdict"].value_counts()
         return {v: int(vc.get(v, 0)) for v in ["prohibited", "restricted", "caution", "allowed", "unknown"]}

@@ -5,6 +5,7 @@ import json
 import os
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import shapely
 from . import __version__
 from .errors import ExportError
 
-__all__ = ["write_results", "write_detail", "ResultWriter", "atomic_path", "RESULT_FORMATS"]
+__all__ = ["write_results", "write_detail", "ResultWriter", "Batch", "atomic_path", "RESULT_FORMATS"]
 
 RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg")
 
@@ -143,6 +144,17 @@ def _write_table(table: pa.Table, sink, *, header: bool) -> None:
     pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
 
 
+@dataclass
+class Batch:
+    """One batch of results as a :class:`ResultWriter` writes it: verdict counts, Arrow tables, kept result."""
+
+    counts: dict
+    n: int
+    tables: list
+    gpkg: tuple | None = None
+    result: object = None
+
+
 class ResultWriter:
     """Write the results of a check batch by batch, so memory stays bounded on large batches.
 
@@ -206,26 +218,36 @@ class ResultWriter:
         if pending is not None:
             pending.result()
 
-    def add(self, result) -> None:
-        """Write (or keep) one batch."""
-        for verdict, k in result.counts().items():
-            self.counts[verdict] = self.counts.get(verdict, 0) + k
-        self.n += len(result.sites)
-        if self.keep:
-            self.parts.append(result)
+    def prepare(self, result) -> Batch:
+        """What this writer needs of one batch's result (may run in another process)."""
         tables = []
         if self.ext == ".csv":
-            tables.append((self.out, pa.Table.from_pandas(_site_table(result), preserve_index=False)))
+            tables.append(("out", pa.Table.from_pandas(_site_table(result), preserve_index=False)))
         if self.detail is not None:
-            tables.append((self.detail, pa.Table.from_pandas(_plain(result.detail), preserve_index=False)))
-        sites, findings = (result.sites, _plain(result.detail)) if self.ext == ".gpkg" else (None, None)
-        if not tables and sites is None:
+            tables.append(("detail", pa.Table.from_pandas(_plain(result.detail), preserve_index=False)))
+        gpkg = (result.sites, _plain(result.detail)) if self.ext == ".gpkg" else None
+        if self.keep:
+            _ = result.detail  # built now: the kept result travels without its builder
+        return Batch(counts=result.counts(), n=len(result.sites), tables=tables, gpkg=gpkg,
+                     result=result if self.keep else None)
+
+    def add(self, result) -> None:
+        """Write (or keep) one batch: a check's result, or :meth:`prepare`'s batch."""
+        batch = result if isinstance(result, Batch) else self.prepare(result)
+        for verdict, k in batch.counts.items():
+            self.counts[verdict] = self.counts.get(verdict, 0) + k
+        self.n += batch.n
+        if batch.result is not None:
+            self.parts.append(batch.result)
+        if not batch.tables and batch.gpkg is None:
             return
         self._wait()
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecozone-writer")
+        tables = [(self.out if k == "out" else self.detail, t) for k, t in batch.tables]
+        sites, findings = batch.gpkg if batch.gpkg is not None else (None, None)
         self._pending = self._pool.submit(self._write, tables, sites, findings)
 
     def _stop(self) -> None:

@@ -151,3 +151,24 @@ def test_a_failed_background_write_leaves_nothing(jinpu, tmp_path, ext):
             w.add(bad)
             w.add(good)
     assert not list(tmp_path.iterdir())  # neither the outputs nor a temporary file
+
+
+@pytest.mark.parametrize("ext", ["csv", "gpkg", "json"])
+def test_parallel_batches_give_the_same_files(runner, tmp_path, monkeypatch, ext):
+    import geo.cli.check as cmd
+
+    monkeypatch.setattr(cmd, "CHUNK", 2)
+    monkeypatch.setattr(cmd, "PARALLEL_FROM", 1)
+    outs = {}
+    for jobs in ("1", "2"):
+        out, det = tmp_path / f"j{jobs}.{ext}", tmp_path / f"j{jobs}_detail.csv"
+        r = runner.invoke(cli, ["check", DEMO, "-o", str(out), "--detail", str(det), "--jobs", jobs])
+        assert r.exit_code == 0, r.output
+        assert "checked 8 sites" in r.output
+        outs[jobs] = (out, det)
+    if ext == "gpkg":
+        a, b = (gpd.read_file(outs[j][0], layer="findings") for j in ("1", "2"))
+        pd.testing.assert_frame_equal(a, b)
+    else:
+        assert outs["1"][0].read_bytes() == outs["2"][0].read_bytes()
+    assert outs["1"][1].read_bytes() == outs["2"][1].read_bytes()

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import click
 
-from ..check import check_sites
 from ..errors import ExportError
 from ..layerset import read_layerset
+from ..parallel import checked_batches, default_jobs
 from ..results import ResultWriter
 from ..sites import read_sites, sites_from_inline
 from ..text import VERDICT_ORDER
 
-CHUNK = 100_000
+CHUNK = 100_000  # sites per batch
+PARALLEL_FROM = 20_000  # fewer sites are checked in one process
 
 
 @click.command("check")
@@ -38,9 +39,12 @@ CHUNK = 100_000
 @click.option("--fail-on", type=click.Choice(["prohibited", "restricted"]),
               help="有项目达到该级别时退出码为 3 / exit 3 when a site reaches this level")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="替换已有输出 / replace outputs")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="并行进程数（默认：全部处理器；2 万个项目以上启用）/ processes to check 20,000 sites or more "
+                   "(default: every processor)")
 @click.pass_context
 def command(ctx, sites, layers_dir, project_type, out, detail, report, points, wkts, crs, encoding, coord_sys, ddd_mmss,
-            layer, fail_on, overwrite):
+            layer, fail_on, overwrite, jobs):
     """选址核查 / Check project SITES against a layer set and write verdicts with reasons and citations.
 
     \b
@@ -72,13 +76,17 @@ def command(ctx, sites, layers_dir, project_type, out, detail, report, points, w
     quiet = ctx.obj.get("quiet", False) if ctx.obj else False
     if report and Path(report).exists() and not overwrite:
         raise ExportError("output exists", path=report, hint="give --overwrite to replace it")
-    # batches of CHUNK sites are checked and written one after another, so memory stays bounded
-    starts = range(0, len(gdf), CHUNK)
+    # batches of CHUNK sites are checked (by several processes when there are several batches)
+    # and written one after another, so memory stays bounded
     with ResultWriter(out, detail=detail, overwrite=overwrite, keep=bool(report)) as writer:
-        with click.progressbar(starts, label="checking", file=sys.stderr,
+        jobs = jobs or default_jobs()
+        size = CHUNK if jobs == 1 or len(gdf) < PARALLEL_FROM else min(CHUNK, -(-len(gdf) // (2 * jobs)))
+        batches = checked_batches(gdf, ls, size=size, prepare=writer.prepare, jobs=jobs)
+        with click.progressbar(length=len(gdf), label="checking", file=sys.stderr,
                                hidden=quiet or len(gdf) <= CHUNK) as bar:
-            for start in bar:
-                writer.add(check_sites(gdf.iloc[start:start + CHUNK], ls))
+            for batch in batches:
+                writer.add(batch)
+                bar.update(batch.n)
         if report:
             from ..report import write_report
 

@@ -1,0 +1,75 @@
+"""Checking a large batch of sites in several processes.
+
+The sites are cut into batches; worker processes are forked once the sites and
+the layer set are in memory, so they share them instead of receiving copies.
+Each worker checks a batch and hands back what the caller asks of it (the
+Arrow tables to write, say), which travel cheaply; at most two batches per
+worker are in flight, so memory stays bounded whatever the number of sites.
+Warnings raised in a worker are raised again in the caller.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import warnings
+from collections import deque
+
+from .check import check_sites
+
+__all__ = ["checked_batches", "default_jobs"]
+
+_SHARED: dict = {}  # set before the workers are forked
+
+
+def default_jobs() -> int:
+    """The processors this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _one(sites, layerset, start: int, size: int, prepare):
+    return prepare(check_sites(sites.iloc[start:start + size], layerset))
+
+
+def _work(start: int):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = _one(*_SHARED["args"][:2], start, *_SHARED["args"][2:])
+    return out, [(w.category, str(w.message)) for w in caught]
+
+
+def checked_batches(sites, layerset, *, size: int, prepare=lambda r: r, jobs: int = 1):
+    """``prepare(check_sites(batch, layerset))`` for each batch of ``size`` sites, in order.
+
+    With ``jobs`` > 1 and more than one batch, the batches are checked by
+    ``jobs`` forked processes (where the platform can fork; else one by one).
+    """
+    starts = range(0, len(sites), size)
+    if jobs <= 1 or len(starts) <= 1 or "fork" not in mp.get_all_start_methods():
+        for start in starts:
+            yield _one(sites, layerset, start, size, prepare)
+        return
+    _SHARED["args"] = (sites, layerset, size, prepare)
+    try:
+        with mp.get_context("fork").Pool(min(jobs, len(starts))) as pool:
+            pending = deque()
+            todo = iter(starts)
+            for start in todo:
+                pending.append(pool.apply_async(_work, (start,)))
+                if len(pending) >= 2 * jobs:
+                    break
+            while pending:
+                out, caught = pending.popleft().get()
+                kept = getattr(out, "result", out)
+                if hasattr(kept, "layerset") and kept.layerset is None:  # it does not travel: see CheckResult
+                    kept.layerset = layerset
+                for category, message in caught:
+                    warnings.warn(message, category, stacklevel=2)
+                for start in todo:
+                    pending.append(pool.apply_async(_work, (start,)))
+                    break
+                yield out
+    finally:
+        _SHARED.clear()
