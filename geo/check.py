@@ -90,8 +90,30 @@ def _line_intervals(line, inter) -> str:
     return "; ".join(f"{chainage(a)}–{chainage(b)}" for a, b in spans)
 
 
+def _rules_of(ls) -> RuleTable:
+    """The layer set's own rule table, read once per layer set object."""
+    if getattr(ls, "_rule_table", None) is None:
+        ls._rule_table = layerset_rules(ls)
+    return ls._rule_table
+
+
+def _memo(rules: RuleTable, zones: pd.DataFrame) -> dict:
+    """Answers worked out from a rule table for a zone table, kept with the rule table (batches reuse them)."""
+    memo = getattr(rules, "_memo", None)
+    if memo is None or memo["zones"] is not zones:
+        memo = rules._memo = {"zones": zones, "near": {}}
+    return memo
+
+
 def _rule_lookup(rules: RuleTable, zones: pd.DataFrame):
     """Rule per (zone key, type, land use, nmp) for ``in`` relations, as an array of rule indices."""
+    memo = _memo(rules, zones)
+    if "lookup" not in memo:
+        memo["lookup"] = _rule_table_lookup(rules, zones)
+    return memo["lookup"]
+
+
+def _rule_table_lookup(rules: RuleTable, zones: pd.DataFrame):
     codes = list(project_types())
     keys = zones[["layer", "zone_class"]].drop_duplicates().reset_index(drop=True)
     key_of_zone = zones.merge(keys.reset_index().rename(columns={"index": "_k"}),
@@ -318,7 +340,7 @@ def check_sites(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = 
     CheckResult
     """
     ls = layerset
-    rules = rules if rules is not None else layerset_rules(ls)
+    rules = rules if rules is not None else _rules_of(ls)
     ov = overlay(sites, ls, rules=rules, touch_area_m2=touch_area_m2, touch_length_m=touch_length_m)
     zones = zone_index(ls).attrs
     n = len(sites)
@@ -353,7 +375,7 @@ def overlay(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = None
             touch_area_m2: float = 1.0, touch_length_m: float = 1.0) -> Overlay:
     """The zones each site meets or is near (the rule table gives the ``near`` distances); see :class:`Overlay`."""
     ls = layerset
-    rules = rules if rules is not None else layerset_rules(ls)
+    rules = rules if rules is not None else _rules_of(ls)
     zi = zone_index(ls)
     n = len(sites)
     src = np.asarray(sites.geometry.values, dtype=object)
@@ -574,8 +596,13 @@ def _near_rules(rules: RuleTable, keys, codes, k, t, lu, nmp, dist) -> np.ndarra
     """
     out = np.full(len(k), -1, dtype=np.int64)
     rule_pos = {id(r): i for i, r in enumerate(rules.rules)}
+    memo = rules._memo["near"]  # per (zone key, type, land use, nmp): (bands, rule per band)
     grp = pd.DataFrame({"k": k, "t": t, "lu": lu, "nmp": nmp})
     for (kk, tt, lu_i, nmp_i), g in grp.groupby(["k", "t", "lu", "nmp"], sort=False).indices.items():
+        if (kk, tt, lu_i, nmp_i) in memo:
+            bands, picks = memo[kk, tt, lu_i, nmp_i]
+            out[g] = picks[np.searchsorted(bands, dist[g], side="left")]
+            continue
         layer, zone_class = keys.iloc[kk]
         types = codes if tt == len(codes) else [codes[tt]]
         bands = np.unique([r.distance_m for r in rules.by_layer.get(layer, ()) if r.relation == "near"])
@@ -588,7 +615,8 @@ def _near_rules(rules: RuleTable, keys, codes, k, t, lu, nmp, dist) -> np.ndarra
                 if r is not None and (best is None or SEVERITY[r.verdict] > SEVERITY[best.verdict]):
                     best = r
             picks.append(-1 if best is None else rule_pos[id(best)])
-        out[g] = np.asarray(picks, dtype=np.int64)[np.searchsorted(bands, dist[g], side="left")]
+        memo[kk, tt, lu_i, nmp_i] = bands, np.asarray(picks, dtype=np.int64)
+        out[g] = memo[kk, tt, lu_i, nmp_i][1][np.searchsorted(bands, dist[g], side="left")]
     return out
 
 
