@@ -28,7 +28,7 @@ import shapely
 from .errors import CoverageWarning
 from .rules import SEVERITY, RuleTable, layerset_rules
 from .text import RELATIONS, VERDICTS, project_types
-from .zones import zone_index
+from .zones import intersection, zone_index
 
 log = logging.getLogger(__name__)
 
@@ -496,18 +496,21 @@ def overlay(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = None
         gs, gz = grid.expand(grid_ext, combo[grid_ext]) if len(grid_ext) else (np.zeros(0, np.int64),) * 2
         gov = np.where(dim[gs] == 2, shapely.area(work[gs]), shapely.length(work[gs])) if len(gs) else np.zeros(0)
         exact = ext_idx[~known[ext_idx]]
-        s_j, p_i = zi.tree.query(work[exact], predicate="intersects")
+        s_j, p_i = zi.tree.query(work[exact])  # pieces whose box meets the site's
         s = exact[s_j]
-        z = zi.piece_zone[p_i]
-        whole = shapely.contains_properly(zi.pieces[p_i], work[s])
-        ov = np.empty(len(s))
+        whole = shapely.contains_properly(zi.pieces[p_i], work[s])  # the pieces are prepared
+        ov = np.full(len(s), np.nan)  # stays NaN where site and piece do not meet
         d2 = dim[s] == 2
         ov[whole] = np.where(d2[whole], shapely.area(work[s[whole]]), shapely.length(work[s[whole]]))
-        cut = ~whole
         inter = np.empty(len(s), dtype=object)
-        if cut.any():
-            inter[cut] = shapely.intersection(work[s[cut]], zi.pieces[p_i[cut]])
-            ov[cut] = np.where(d2[cut], shapely.area(inter[cut]), shapely.length(inter[cut]))
+        part = np.flatnonzero(~whole)
+        part = part[shapely.intersects(zi.pieces[p_i[part]], work[s[part]])]
+        if len(part):  # cut by the piece: the intersection (its length is also the chainage of lines)
+            inter[part] = intersection(work[s[part]], zi.pieces[p_i[part]])
+            ov[part] = np.where(d2[part], shapely.area(inter[part]), shapely.length(inter[part]))
+        meet = ~np.isnan(ov)
+        s, p_i, whole, ov, inter = s[meet], p_i[meet], whole[meet], ov[meet], inter[meet]
+        z = zi.piece_zone[p_i]
         ps, pz, pov = _group_pairs(s, z, ov, "sum")
         ps, pz, pov = np.concatenate([gs, ps]), np.concatenate([gz, pz]), np.concatenate([gov, pov])
         share = np.divide(pov, measure[ps], out=np.zeros(len(ps)), where=measure[ps] > 0)
@@ -518,9 +521,12 @@ def overlay(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = None
         # chainage intervals along lines
         line_pairs = np.flatnonzero(dim[s] == 1)
         if len(line_pairs):
-            lp = pd.DataFrame({"s": s[line_pairs], "z": z[line_pairs], "k": line_pairs})
-            for (si, zj), grp in lp.groupby(["s", "z"], sort=False):
-                ks = grp["k"].to_numpy()
+            o = line_pairs[np.lexsort((line_pairs, z[line_pairs], s[line_pairs]))]  # by (site, zone)
+            first = np.r_[True, (s[o][1:] != s[o][:-1]) | (z[o][1:] != z[o][:-1])]
+            bounds = np.r_[np.flatnonzero(first), len(o)]
+            for g in np.argsort(o[first], kind="stable"):  # in order of first appearance
+                ks = o[bounds[g]:bounds[g + 1]]
+                si, zj = s[ks[0]], z[ks[0]]
                 parts = [work[si] if whole[k] else inter[k] for k in ks]
                 merged = shapely.union_all(parts)
                 chain[(si, zj)] = _line_intervals(geom[si] if not padded[si] else work[si], merged)

@@ -16,9 +16,14 @@ from collections import deque
 
 from .check import check_sites
 
-__all__ = ["checked_batches", "default_jobs"]
+__all__ = ["checked_batches", "default_jobs", "threads_per_process"]
 
 _SHARED: dict = {}  # set before the workers are forked
+
+
+def threads_per_process() -> int:
+    """Threads a check may use for its geometric work: one in a worker process, else every processor."""
+    return 1 if _SHARED.get("worker") else default_jobs()
 
 
 def default_jobs() -> int:
@@ -34,6 +39,7 @@ def _one(sites, layerset, start: int, size: int, prepare):
 
 
 def _work(start: int):
+    _SHARED["worker"] = True  # (in the forked process)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = _one(*_SHARED["args"][:2], start, *_SHARED["args"][2:])

@@ -34,7 +34,7 @@ import shapely
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ZoneIndex", "ZoneGrid", "zone_index", "subdivide", "zone_grid", "cache_path"]
+__all__ = ["ZoneIndex", "ZoneGrid", "zone_index", "subdivide", "zone_grid", "cache_path", "intersection"]
 
 #: cells of the largest grid (int32 combination ids: 64 MB at most)
 GRID_CELLS = 1 << 24
@@ -72,6 +72,33 @@ def subdivide(geom, max_vertices: int = 256) -> list:
                 if shapely.get_dimensions(p) == 2 and not p.is_empty:
                     stack.append(p)
     return out
+
+
+_POOL: dict = {}  # process id -> thread pool
+
+
+def intersection(a: np.ndarray, b: np.ndarray, *, min_pairs: int = 2_000) -> np.ndarray:
+    """``shapely.intersection(a, b)`` pair by pair, on several threads when there are many pairs.
+
+    GEOS computes an intersection without holding the GIL and without touching
+    a geometry's prepared state (only predicates build that), so the pairs are
+    split over one thread per processor; in a worker process of
+    :mod:`geo.parallel` (one per processor already) on one.
+    """
+    from .parallel import threads_per_process
+
+    n_threads = threads_per_process()
+    if n_threads < 2 or len(a) < min_pairs:
+        return shapely.intersection(a, b)
+    pool = _POOL.get(os.getpid())
+    if pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.clear()  # a pool inherited from a forked parent has no threads here
+        pool = _POOL[os.getpid()] = ThreadPoolExecutor(n_threads, thread_name_prefix="ecozone-geos")
+    cuts = np.linspace(0, len(a), n_threads + 1).astype(int)
+    parts = pool.map(lambda k: shapely.intersection(a[cuts[k]:cuts[k + 1]], b[cuts[k]:cuts[k + 1]]), range(n_threads))
+    return np.concatenate(list(parts))
 
 
 @dataclass
@@ -117,18 +144,22 @@ class ZoneGrid:
         iy0 = self._index(bounds[:, 1], self.y0, ny, -_EPS)
         ix1 = self._index(bounds[:, 2], self.x0, nx, _EPS)
         iy1 = self._index(bounds[:, 3], self.y0, ny, _EPS)
-        if self._dirty_sum is None:  # dirty cells counted along each row (int16 while rows are short)
-            dtype = np.int16 if nx < (1 << 15) else np.int32
-            dirty = np.zeros((ny, nx + 1), dtype=dtype)
-            np.cumsum(self.combo < 0, axis=1, dtype=dtype, out=dirty[:, 1:])
+        if self._dirty_sum is None:  # dirty cells in [0, y) x [0, x), modulo 2**16 while rows are short
+            dtype = np.uint16 if nx < (1 << 16) - 1 else np.uint32
+            dirty = np.zeros((ny + 1, nx + 1), dtype=dtype)
+            np.cumsum(self.combo < 0, axis=1, dtype=dtype, out=dirty[1:, 1:])
+            for r in range(1, ny + 1):  # then down the columns, row after row (quicker than along axis 0)
+                np.add(dirty[r], dirty[r - 1], out=dirty[r])
             self._dirty_sum = dirty
         s = self._dirty_sum
         height = iy1 - iy0
-        n_dirty = np.where(height < max_rows, 0, 1).astype(np.int64)
-        for k in range(int(min(height.max(initial=0), max_rows - 1)) + 1):
-            rows = np.flatnonzero(height >= k)
-            r = iy0[rows] + k
-            n_dirty[rows] += s[r, ix1[rows] + 1].astype(np.int64) - s[r, ix0[rows]]
+        n_dirty = (s[iy1 + 1, ix1 + 1] - s[iy0, ix1 + 1] - s[iy1 + 1, ix0] + s[iy0, ix0]).astype(np.int64)
+        # exact while a box holds fewer cells than the modulus; a larger one is counted row by row
+        for i in np.flatnonzero((height < max_rows) & ((height + 1) * (ix1 - ix0 + 1) >= np.iinfo(s.dtype).max)):
+            r = np.arange(iy0[i], iy1[i] + 1)
+            right, left = s[r + 1, ix1[i] + 1] - s[r, ix1[i] + 1], s[r + 1, ix0[i]] - s[r, ix0[i]]
+            n_dirty[i] = int(right.astype(np.int64).sum() - left.astype(np.int64).sum())
+        n_dirty[height >= max_rows] = 1
         # clean cells that touch each other have the same zones, so a clean box has one combination
         return np.where(n_dirty == 0, self.combo[iy0, ix0], -1).astype(np.int64)
 
@@ -199,23 +230,22 @@ class ZoneIndex:
         """
         geoms = np.asarray(geoms, dtype=object)
         out = np.empty(len(geoms), dtype=object)
-        g_i, c_i = self.cov_tree.query(geoms, predicate="intersects")
-        parts = shapely.intersection(geoms[g_i], self.cov_pieces[c_i])
+        g_i, c_i = self.cov_tree.query(geoms)
+        meet = shapely.intersects(self.cov_pieces[c_i], geoms[g_i])  # the pieces are prepared
+        g_i, c_i = g_i[meet], c_i[meet]
+        parts = intersection(geoms[g_i], self.cov_pieces[c_i])
         order = np.argsort(g_i, kind="stable")
         g_i, parts = g_i[order], parts[order]
-        ptype = shapely.get_type_id(parts)
-        empty = shapely.is_empty(parts)
-        bounds = np.searchsorted(g_i, np.arange(len(geoms) + 1))
-        slow = []
-        for k in range(len(geoms)):
-            a, b = bounds[k], bounds[k + 1]
-            keep = ~empty[a:b]
-            mine, kinds = parts[a:b][keep], ptype[a:b][keep]
-            if not len(mine) or not np.isin(kinds, (3, 6)).all():
-                slow.append(k)
-            else:
-                out[k] = mine[0] if len(mine) == 1 else shapely.union_all(mine)
-        if slow:
+        keep = ~shapely.is_empty(parts)
+        g_i, parts = g_i[keep], parts[keep]
+        n_parts = np.bincount(g_i, minlength=len(geoms))
+        slow = (n_parts == 0) | (np.bincount(g_i, ~np.isin(shapely.get_type_id(parts), (3, 6)), len(geoms)) > 0)
+        one = np.flatnonzero((n_parts == 1) & ~slow)
+        out[one] = parts[np.searchsorted(g_i, one)]
+        start = np.searchsorted(g_i, np.arange(len(geoms) + 1))
+        for k in np.flatnonzero((n_parts > 1) & ~slow):
+            out[k] = shapely.union_all(parts[start[k]:start[k + 1]])
+        if slow.any():
             out[slow] = shapely.intersection(geoms[slow], coverage)
         return out
 

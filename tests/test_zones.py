@@ -62,6 +62,28 @@ def test_grid_boxes_lie_inside_their_zones(tiny):
     assert set(zip(clean[s].tolist(), z.tolist())) == set(zip(rows.tolist(), zones.tolist()))
 
 
+def test_box_lookup_counts_dirty_cells_as_brute_force(tiny):
+    """The running count of dirty cells (wrapping 16-bit sums, large boxes row by row) is exact."""
+    g = zone_index(tiny).grid
+    ny, nx = g.combo.shape
+    rng = np.random.default_rng(11)
+    # small boxes, boxes of more than 65,535 cells (the row-by-row count), boxes over the edges
+    w = np.concatenate([rng.integers(0, 8, 3_000), rng.integers(300, nx, 200), rng.integers(0, nx, 100)])
+    h = np.concatenate([rng.integers(0, 8, 3_000), rng.integers(220, 256, 200), rng.integers(0, 300, 100)])
+    ix = rng.integers(-5, nx, len(w))
+    iy = rng.integers(-5, ny, len(w))
+    bounds = np.column_stack([g.x0 + (ix + 0.5) * g.cell, g.y0 + (iy + 0.5) * g.cell,
+                              g.x0 + (ix + w + 0.5) * g.cell, g.y0 + (iy + h + 0.5) * g.cell])
+    got = g.locate_boxes(bounds)
+    for k in range(len(w)):
+        y0, y1 = np.clip([iy[k], iy[k] + h[k]], 0, ny - 1)
+        x0, x1 = np.clip([ix[k], ix[k] + w[k]], 0, nx - 1)
+        cells = g.combo[y0:y1 + 1, x0:x1 + 1]
+        want = int(cells[0, 0]) if y1 - y0 < 256 and (cells >= 0).all() else -1
+        assert got[k] == want, (k, got[k], want)
+    assert (got >= 0).sum() > 1_000 and ((w * h > 65_535) & (got >= 0)).any()
+
+
 def test_index_is_cached_beside_the_build_and_read_back(tmp_path):
     root = make_tiny_layerset(tmp_path / "tiny")
     ls = read_layerset(root)  # builds; the build prepares the index
