@@ -15,6 +15,7 @@ lines skip the intersection wherever a piece contains them wholly.
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,7 +29,7 @@ import shapely
 from .errors import CoverageWarning
 from .rules import SEVERITY, RuleTable, layerset_rules
 from .text import RELATIONS, VERDICTS, project_types
-from .zones import intersection, zone_index
+from .zones import in_threads, intersection, zone_index
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +171,17 @@ def _col(values, idx):
 
 
 @lru_cache(maxsize=16)
-def _transformer(src, dst):
-    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+def _transformer(src, dst, thread: int):
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)  # one per thread: PROJ's state is not shared
+
+
+def _project(src, dst, x, y) -> tuple:
+    """Coordinates from ``src`` to ``dst`` (arrays), on several threads when there are many."""
+    def run(xs, ys):
+        return _transformer(src, dst, threading.get_ident()).transform(xs, ys)
+
+    parts = in_threads(run, x, y, min_items=200_000)
+    return tuple(np.concatenate([np.asarray(p[i], dtype=float) for p in parts]) for i in (0, 1))
 
 
 def _site_geoms(sites: gpd.GeoDataFrame, crs, single: np.ndarray):
@@ -193,7 +203,7 @@ def _site_geoms(sites: gpd.GeoDataFrame, crs, single: np.ndarray):
     if single.any():
         x, y = shapely.get_x(data[single]), shapely.get_y(data[single])
         if not same:
-            x, y = (np.asarray(v, dtype=float) for v in _transformer(geoms.crs, crs).transform(x, y))
+            x, y = _project(geoms.crs, crs, x, y)
         px[single], py[single] = x, y
     return out, px, py
 
@@ -214,6 +224,8 @@ def _to_crs(sites: gpd.GeoDataFrame, crs, single: np.ndarray | None = None) -> n
     data = np.asarray(geoms, dtype=object)
     if geoms.crs is None or geoms.crs.is_exact_same(crs) or not len(data):
         return np.asarray(geoms.to_crs(crs), dtype=object) if geoms.crs is not None else data
+    if geoms.crs.equals(crs):  # the same CRS spelt differently (PROJ finds them equivalent)
+        return data.copy()
     if single is None:
         single = (shapely.get_type_id(data) == 0) & ~shapely.has_z(data)
     if single.all():
@@ -223,7 +235,7 @@ def _to_crs(sites: gpd.GeoDataFrame, crs, single: np.ndarray | None = None) -> n
         x0, y0 = xy[:, 0], xy[:, 1]
     else:
         return np.asarray(geoms.to_crs(crs), dtype=object)
-    x, y = (np.asarray(v, dtype=float) for v in _transformer(geoms.crs, crs).transform(x0, y0))
+    x, y = _project(geoms.crs, crs, x0, y0)
     if np.array_equal(x, x0) and np.array_equal(y, y0):  # an equivalent CRS: the same geometries
         return data.copy()
     if single.all():
@@ -562,7 +574,7 @@ def overlay(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = None
         hov, hdist = np.zeros(0), np.zeros(0)
     # a zone met is not also "near"
     keep = _first_of_pairs(hs, hz, hrel)
-    hs, hz, hrel, hov, hdist = (a[keep].astype(t) for a, t in zip((hs, hz, hrel, hov, hdist),
+    hs, hz, hrel, hov, hdist = (a[keep].astype(t, copy=False) for a, t in zip((hs, hz, hrel, hov, hdist),
                                                                     (np.int64, np.int64, np.int64, float, float)))
 
     return Overlay(site=hs, zone=hz, relation=hrel, overlap=hov, distance=hdist, covered=covered, full=full,

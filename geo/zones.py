@@ -34,7 +34,7 @@ import shapely
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ZoneIndex", "ZoneGrid", "zone_index", "subdivide", "zone_grid", "cache_path", "intersection"]
+__all__ = ["ZoneIndex", "ZoneGrid", "zone_index", "subdivide", "zone_grid", "cache_path", "intersection", "in_threads"]
 
 #: cells of the largest grid (int32 combination ids: 64 MB at most)
 GRID_CELLS = 1 << 24
@@ -77,28 +77,36 @@ def subdivide(geom, max_vertices: int = 256) -> list:
 _POOL: dict = {}  # process id -> thread pool
 
 
-def intersection(a: np.ndarray, b: np.ndarray, *, min_pairs: int = 2_000) -> np.ndarray:
-    """``shapely.intersection(a, b)`` pair by pair, on several threads when there are many pairs.
+def in_threads(fn, *arrays, min_items: int = 2_000) -> list:
+    """``fn`` on consecutive slices of ``arrays``, one slice per thread; the results in order.
 
-    GEOS computes an intersection without holding the GIL and without touching
-    a geometry's prepared state (only predicates build that), so the pairs are
-    split over one thread per processor; in a worker process of
-    :mod:`geo.parallel` (one per processor already) on one.
+    For work that runs without the GIL (GEOS, PROJ): one thread per processor,
+    one in a worker process of :mod:`geo.parallel` (one per processor already)
+    or when there are fewer than ``min_items`` items.
     """
     from .parallel import threads_per_process
 
-    n_threads = threads_per_process()
-    if n_threads < 2 or len(a) < min_pairs:
-        return shapely.intersection(a, b)
+    n, n_threads = len(arrays[0]), threads_per_process()
+    if n_threads < 2 or n < min_items:
+        return [fn(*arrays)]
     pool = _POOL.get(os.getpid())
     if pool is None:
         from concurrent.futures import ThreadPoolExecutor
 
         _POOL.clear()  # a pool inherited from a forked parent has no threads here
-        pool = _POOL[os.getpid()] = ThreadPoolExecutor(n_threads, thread_name_prefix="ecozone-geos")
-    cuts = np.linspace(0, len(a), n_threads + 1).astype(int)
-    parts = pool.map(lambda k: shapely.intersection(a[cuts[k]:cuts[k + 1]], b[cuts[k]:cuts[k + 1]]), range(n_threads))
-    return np.concatenate(list(parts))
+        pool = _POOL[os.getpid()] = ThreadPoolExecutor(n_threads, thread_name_prefix="ecozone-work")
+    cuts = np.linspace(0, n, n_threads + 1).astype(int)
+    return list(pool.map(lambda k: fn(*(a[cuts[k]:cuts[k + 1]] for a in arrays)), range(n_threads)))
+
+
+def intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``shapely.intersection(a, b)`` pair by pair, on several threads when there are many pairs.
+
+    GEOS computes an intersection without the GIL and without touching a
+    geometry's prepared state (only predicates build that), so threads may share
+    the geometries.
+    """
+    return np.concatenate(in_threads(shapely.intersection, a, b))
 
 
 @dataclass
