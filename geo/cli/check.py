@@ -8,7 +8,7 @@ import click
 
 from ..errors import ExportError
 from ..layerset import read_layerset
-from ..parallel import checked_batches, default_jobs
+from ..parallel import checked_batches
 from ..results import ResultWriter
 from ..sites import read_sites, sites_from_inline
 from ..text import VERDICT_ORDER
@@ -39,9 +39,8 @@ PARALLEL_FROM = 20_000  # fewer sites are checked in one process
 @click.option("--fail-on", type=click.Choice(["prohibited", "restricted"]),
               help="有项目达到该级别时退出码为 3 / exit 3 when a site reaches this level")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="替换已有输出 / replace outputs")
-@click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="并行进程数（默认：全部处理器；2 万个项目以上启用）/ processes to check 20,000 sites or more "
-                   "(default: every processor)")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="并行进程数（2 万个项目以上启用）/ worker processes for 20,000 sites or more")
 @click.pass_context
 def command(ctx, sites, layers_dir, project_type, out, detail, report, points, wkts, crs, encoding, coord_sys, ddd_mmss,
             layer, fail_on, overwrite, jobs):
@@ -79,7 +78,6 @@ def command(ctx, sites, layers_dir, project_type, out, detail, report, points, w
     # batches of CHUNK sites are checked (by several processes when there are several batches)
     # and written one after another, so memory stays bounded
     with ResultWriter(out, detail=detail, overwrite=overwrite, keep=bool(report)) as writer:
-        jobs = jobs or default_jobs()
         size = CHUNK if jobs == 1 or len(gdf) < PARALLEL_FROM else min(CHUNK, -(-len(gdf) // (2 * jobs)))
         batches = checked_batches(gdf, ls, size=size, prepare=writer.prepare, jobs=jobs)
         with click.progressbar(length=len(gdf), label="checking", file=sys.stderr,
