@@ -263,3 +263,24 @@ def test_inline_point_in_jinpu_water_source_is_prohibited(jinpu):
     res = check_sites(sites_from_inline([f"{pt.x},{pt.y}"], project_type="T03"), jinpu)
     assert res.sites.loc[0, "verdict"] == "prohibited"
     assert "水污染防治法" in res.sites.loc[0, "citations"]
+
+
+def test_near_prefilter_never_misses_a_point_within_the_distance():
+    """The raster test that spares far points a geometry flags every point within d of a box."""
+    import shapely
+
+    from geo.check import _near_boxes
+
+    rng = np.random.default_rng(7)
+    x0, y0 = rng.uniform(0, 50_000, 40), rng.uniform(0, 50_000, 40)
+    boxes = np.column_stack([x0, y0, x0 + rng.uniform(0, 3_000, 40), y0 + rng.uniform(0, 3_000, 40)])
+    boxes[0, 2:] = boxes[0, :2]  # a point-like box
+    d = 1_000.0
+    x, y = rng.uniform(-3_000, 60_000, 200_000), rng.uniform(-3_000, 60_000, 200_000)
+    # and points at exactly d from a box's corner and edge
+    x = np.concatenate([x, boxes[:, 2] + d, boxes[:, 0] - d * np.sqrt(0.5)])
+    y = np.concatenate([y, boxes[:, 3], boxes[:, 1] - d * np.sqrt(0.5)])
+    flagged = _near_boxes(boxes, d, x, y)
+    dist = shapely.distance(shapely.points(x, y)[:, None], shapely.box(*boxes.T)[None, :]).min(axis=1)
+    assert flagged[dist <= d].all()
+    assert flagged.mean() < 0.8 and (~flagged).sum() > 10_000  # and it does spare the far ones
