@@ -2,22 +2,23 @@
 
 Assemble zoning layers from their sources, check project sites against them
 with the clause each verdict rests on, draw web maps and export the layers.
+
+The names below are imported when first used, so that ``import geo`` (and the
+command line's start) stays light.
 """
+import importlib
 import logging
 
 __version__ = "0.1.0"
 
-from .build import build_layerset  # noqa: E402
-from .check import CheckResult, check_sites  # noqa: E402
-from .errors import (  # noqa: E402
-    CRSError, EcozoneError, ExportError, GeometryRepairedWarning, LayerSetError, RuleError, SiteInputError,
-)
-from .layerset import LayerSet, read_layerset  # noqa: E402
-from .maps import build_map, write_map  # noqa: E402
-from .results import write_results  # noqa: E402
-from .rules import layerset_rules, read_rules  # noqa: E402
-from .sites import read_sites, sites_from_inline  # noqa: E402
-from .validate import validate_layerset  # noqa: E402
+_WHERE = {
+    "build_layerset": "build", "check_sites": "check", "CheckResult": "check",
+    "read_layerset": "layerset", "LayerSet": "layerset", "build_map": "maps", "write_map": "maps",
+    "write_results": "results", "layerset_rules": "rules", "read_rules": "rules",
+    "read_sites": "sites", "sites_from_inline": "sites", "validate_layerset": "validate",
+    **dict.fromkeys(["CRSError", "EcozoneError", "ExportError", "GeometryRepairedWarning", "LayerSetError",
+                     "RuleError", "SiteInputError"], "errors"),
+}
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -28,3 +29,15 @@ __all__ = [
     "EcozoneError", "LayerSetError", "RuleError", "SiteInputError", "CRSError", "ExportError",
     "GeometryRepairedWarning",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'geo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -199,7 +199,7 @@ def _site_geoms(sites: gpd.GeoDataFrame, crs, single: np.ndarray):
     same = geoms.crs is None or geoms.crs.is_exact_same(crs)
     other = ~single
     if other.any():
-        out[other] = data[other] if same else np.asarray(geoms[other].to_crs(crs), dtype=object)
+        out[other] = data[other] if same else _to_crs(geoms[other], crs)
     if single.any():
         x, y = shapely.get_x(data[single]), shapely.get_y(data[single])
         if not same:
@@ -213,13 +213,13 @@ def _cols(specs: dict) -> dict:
     return {k: _col(v, i) for k, (v, i) in specs.items()}
 
 
-def _to_crs(sites: gpd.GeoDataFrame, crs, single: np.ndarray | None = None) -> np.ndarray:
-    """The sites' geometries in ``crs``, as ``GeoDataFrame.to_crs`` gives them.
+def _to_crs(geoms, crs, single: np.ndarray | None = None) -> np.ndarray:
+    """Geometries (a GeoSeries or its values) in ``crs``, as ``GeoSeries.to_crs`` gives them.
 
     When the transformation leaves every coordinate as it is (an equivalent CRS
     spelt differently), the geometries are reused instead of rebuilt.
     """
-    geoms = sites.geometry.values
+    geoms = getattr(geoms, "values", geoms)
     crs = pyproj.CRS.from_user_input(crs)
     data = np.asarray(geoms, dtype=object)
     if geoms.crs is None or geoms.crs.is_exact_same(crs) or not len(data):
@@ -228,19 +228,22 @@ def _to_crs(sites: gpd.GeoDataFrame, crs, single: np.ndarray | None = None) -> n
         return data.copy()
     if single is None:
         single = (shapely.get_type_id(data) == 0) & ~shapely.has_z(data)
-    if single.all():
-        x0, y0 = shapely.get_x(data), shapely.get_y(data)
-    elif not shapely.has_z(data).any():
-        xy = shapely.get_coordinates(data)
-        x0, y0 = xy[:, 0], xy[:, 1]
-    else:
+    if shapely.has_z(data).any():
         return np.asarray(geoms.to_crs(crs), dtype=object)
+    if not single.all():  # each thread reprojects a slice of the geometries
+        src = geoms.crs
+
+        def run(g):
+            xy = shapely.get_coordinates(g)
+            x, y = _transformer(src, crs, threading.get_ident()).transform(xy[:, 0], xy[:, 1])
+            return shapely.set_coordinates(g.copy(), np.column_stack([x, y]))
+
+        return np.concatenate(in_threads(run, data, min_items=20_000))
+    x0, y0 = shapely.get_x(data), shapely.get_y(data)
     x, y = _project(geoms.crs, crs, x0, y0)
     if np.array_equal(x, x0) and np.array_equal(y, y0):  # an equivalent CRS: the same geometries
         return data.copy()
-    if single.all():
-        return shapely.points(x, y)
-    return shapely.set_coordinates(data.copy(), np.column_stack([x, y]))
+    return shapely.points(x, y)
 
 
 def _site_col(col: pd.Series, idx=None):
@@ -828,5 +831,5 @@ def _site_frame(sites, ls, hits, zones, rules, rule_idx, sev, chain, covered, fu
         "citations": col["citations"],
         "n_hits": n_hits,
         "coverage": col["coverage"],
-    }, geometry=_to_crs(sites, ls.storage_crs, single), crs=ls.storage_crs)
+    }, geometry=_to_crs(sites.geometry, ls.storage_crs, single), crs=ls.storage_crs)
     return out

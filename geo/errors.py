@@ -15,6 +15,8 @@ __all__ = [
     "ExportError",
     "GeometryRepairedWarning",
     "CoverageWarning",
+    "error_line",
+    "warning_line",
 ]
 
 
@@ -78,3 +80,17 @@ class GeometryRepairedWarning(UserWarning):
 
 class CoverageWarning(UserWarning):
     """A site lies partly outside the layer set's coverage."""
+
+
+def error_line(exc: BaseException) -> str | None:
+    """The one line the command line prints for an error it reports with exit code 2 (None: a bug, not input)."""
+    if isinstance(exc, EcozoneError):
+        return f"ecozone: error: {exc}"
+    if isinstance(exc, (OSError, UnicodeError, MemoryError)):  # unreadable files and the like
+        return f"ecozone: error: {type(exc).__name__}: {' '.join(str(exc).split())}"
+    return None
+
+
+def warning_line(message) -> str:
+    """A warning as the command line prints it: one line."""
+    return f"ecozone: warning: {' '.join(str(message).split())}"

@@ -20,6 +20,7 @@ import shapely
 
 from . import __version__
 from .errors import ExportError
+from .zones import in_threads
 
 __all__ = ["write_results", "write_detail", "ResultWriter", "Batch", "atomic_path", "RESULT_FORMATS"]
 
@@ -59,7 +60,7 @@ def _site_table(result) -> pd.DataFrame:
     pts = shapely.get_type_id(data) == 0
     rep = data.copy()
     if not pts.all():  # points are their own representative point
-        rep[~pts] = shapely.point_on_surface(data[~pts])
+        rep[~pts] = np.concatenate(in_threads(shapely.point_on_surface, data[~pts]))
     x, y = shapely.get_x(rep), shapely.get_y(rep)
     if geoms.crs is not None and not geoms.crs.equals("EPSG:4326"):
         x, y = (np.asarray(v, dtype=float) for v in _to_lonlat(geoms.crs).transform(x, y))

@@ -26,6 +26,7 @@ from .coords import COORD_SYSTEMS, check_datum, guess_projected_hint
 from .errors import EcozoneError, GeometryRepairedWarning, SiteInputError
 from .readers import SiteInputWarning
 from .text import project_types, resolve_type
+from .zones import in_threads
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
                                  row=int(rows[first]), hint=guess_projected_hint(x, y))
     # polygons need 3 distinct points; invalid ones are repaired with a warning naming them
     is_poly = np.isin(gtypes, [3, 6])
-    invalid = ~shapely.is_valid(geoms)
+    invalid = ~np.concatenate(in_threads(shapely.is_valid, geoms))
     ids_preview = None
     if invalid.any():
         fixed = shapely.make_valid(geoms[invalid])

@@ -6,12 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import ExportError
-from ..layerset import read_layerset
-from ..parallel import checked_batches
-from ..results import ResultWriter
-from ..sites import read_sites, sites_from_inline
-from ..text import VERDICT_ORDER
 
 CHUNK = 100_000  # sites per batch
 PARALLEL_FROM = 20_000  # fewer sites are checked in one process
@@ -41,9 +35,11 @@ PARALLEL_FROM = 20_000  # fewer sites are checked in one process
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="替换已有输出 / replace outputs")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="并行进程数（2 万个项目以上启用）/ worker processes for 20,000 sites or more")
+@click.option("--service", envvar="ECOZONE_SERVICE", metavar="URL",
+              help="交给常驻核查服务（ecozone serve）/ let a running `ecozone serve` check, its layer set "
+                   "kept loaded [env ECOZONE_SERVICE]")
 @click.pass_context
-def command(ctx, sites, layers_dir, project_type, out, detail, report, points, wkts, crs, encoding, coord_sys, ddd_mmss,
-            layer, fail_on, overwrite, jobs):
+def command(ctx, sites, points, wkts, service, **params):
     """选址核查 / Check project SITES against a layer set and write verdicts with reasons and citations.
 
     \b
@@ -52,17 +48,55 @@ def command(ctx, sites, layers_dir, project_type, out, detail, report, points, w
     ecozone check 界址点.txt --type T03 -o result.csv     （带号或 8 位 Y 定带 / zone from 带号 or an 8-digit Y）
     ecozone check drawing.dxf --crs EPSG:4550 --type T03 -o result.csv
     ecozone check gaode_points.csv --coord-sys gcj02 --type T07 -o result.csv
+    ecozone check sites.csv --type T03 -o result.csv --service http://127.0.0.1:8765
     """
-    ls = read_layerset(layers_dir)
-    options = {k: v for k, v in {"encoding": encoding, "coord_sys": coord_sys and coord_sys.lower(),
-                                 "ddd_mmss": ddd_mmss, "layer": layer}.items() if v}
+    if not (sites or points or wkts):
+        raise click.UsageError("give a SITES file, --point or --wkt")
+    params.update(sites=sites, points=list(points), wkts=list(wkts))
+    quiet = ctx.obj.get("quiet", False) if ctx.obj else False
+    if service:  # the service has the layer set loaded; this process stays light
+        from ..service import check_remote
+
+        given = ctx.get_parameter_source("layers_dir") == click.core.ParameterSource.COMMANDLINE
+        code, lines = check_remote(service, params, layers_given=given, quiet=quiet)
+        for line in lines:
+            click.echo(line, err=True)
+        ctx.exit(code)
+    from ..layerset import read_layerset
+
+    code, summary = run(read_layerset(params["layers_dir"]), params, progress=not quiet)
+    if not quiet:
+        click.echo(summary, err=True)
+    ctx.exit(code)
+
+
+def params_of(args: list) -> dict:
+    """The parameters :func:`run` takes, from command-line arguments of ``ecozone check``."""
+    p = command.make_context("check", list(args)).params
+    p.update(points=list(p["points"]), wkts=list(p["wkts"]))
+    return p
+
+
+def run(ls, p: dict, *, progress: bool = False) -> tuple:
+    """Check the sites ``p`` names (the command's parameters) against ``ls`` and write the outputs.
+
+    Returns the exit code (0, or 3 when a site reaches ``fail_on``) and the summary line.
+    """
+    from ..errors import ExportError
+    from ..parallel import checked_batches
+    from ..results import ResultWriter
+    from ..sites import read_sites, sites_from_inline
+    from ..text import VERDICT_ORDER
+
+    sites, points, wkts, project_type = p["sites"], p["points"], p["wkts"], p["project_type"]
+    out, detail, report, overwrite, jobs = p["out"], p["detail"], p["report"], p["overwrite"], p["jobs"]
+    options = {k: v for k, v in {"encoding": p["encoding"], "coord_sys": p["coord_sys"] and p["coord_sys"].lower(),
+                                 "ddd_mmss": p["ddd_mmss"], "layer": p["layer"]}.items() if v}
     frames = []
     if sites:
-        frames.append(read_sites(sites, crs=crs, project_type=project_type, **options))
+        frames.append(read_sites(sites, crs=p["crs"], project_type=project_type, **options))
     if points or wkts:
         frames.append(sites_from_inline(points, wkts, project_type=project_type))
-    if not frames:
-        raise click.UsageError("give a SITES file, --point or --wkt")
     if len(frames) == 1:
         gdf = frames[0]
     else:
@@ -72,7 +106,6 @@ def command(ctx, sites, layers_dir, project_type, out, detail, report, points, w
         frames = [f.to_crs(ls.storage_crs) for f in frames]
         frames[1]["site_id"] = [f"inline-{i + 1}" for i in range(len(frames[1]))]
         gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=ls.storage_crs)
-    quiet = ctx.obj.get("quiet", False) if ctx.obj else False
     if report and Path(report).exists() and not overwrite:
         raise ExportError("output exists", path=report, hint="give --overwrite to replace it")
     # batches of CHUNK sites are checked (by several processes when there are several batches)
@@ -81,7 +114,7 @@ def command(ctx, sites, layers_dir, project_type, out, detail, report, points, w
         size = CHUNK if jobs == 1 or len(gdf) < PARALLEL_FROM else min(CHUNK, -(-len(gdf) // (2 * jobs)))
         batches = checked_batches(gdf, ls, size=size, prepare=writer.prepare, jobs=jobs)
         with click.progressbar(length=len(gdf), label="checking", file=sys.stderr,
-                               hidden=quiet or len(gdf) <= CHUNK) as bar:
+                               hidden=not progress or len(gdf) <= CHUNK) as bar:
             for batch in batches:
                 writer.add(batch)
                 bar.update(batch.n)
@@ -90,10 +123,9 @@ def command(ctx, sites, layers_dir, project_type, out, detail, report, points, w
 
             write_report(writer.result(), report, overwrite=overwrite)
     counts = writer.counts
-    if not quiet:
-        click.echo(f"checked {writer.n} sites against {ls.name}: "
-                   + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICT_ORDER + ["unknown"]), err=True)
-    if fail_on:
-        severe = VERDICT_ORDER[: VERDICT_ORDER.index(fail_on) + 1]
-        if any(counts.get(v, 0) for v in severe):
-            ctx.exit(3)
+    summary = (f"checked {writer.n} sites against {ls.name}: "
+               + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICT_ORDER + ["unknown"]))
+    fail_on = p["fail_on"]
+    if fail_on and any(counts.get(v, 0) for v in VERDICT_ORDER[: VERDICT_ORDER.index(fail_on) + 1]):
+        return 3, summary
+    return 0, summary

@@ -5,6 +5,7 @@ stderr, no traceback unless -vv); 3 a checked site reached ``--fail-on``.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import warnings
@@ -12,29 +13,37 @@ import warnings
 import click
 
 from .. import __version__
-from ..errors import EcozoneError
+from ..errors import error_line, warning_line
+
+#: command name -> module of geo.cli holding it (imported when the command is used, so the start stays light)
+COMMANDS = {"build": "build", "validate": "validate", "layers": "layers", "check": "check", "serve": "serve",
+            "map": "map", "export": "export"}
 
 
 class EcozoneGroup(click.Group):
-    """Runs a command and turns ecozone's errors into one line and exit code 2."""
+    """Finds its commands when asked and turns ecozone's errors into one line and exit code 2."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        return importlib.import_module(f".{COMMANDS[name]}", __package__).command
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except EcozoneError as exc:
-            if ctx.obj and ctx.obj.get("verbose", 0) >= 2:
+        except Exception as exc:
+            line = error_line(exc)
+            if line is None or (ctx.obj and ctx.obj.get("verbose", 0) >= 2):
                 raise
-            click.echo(f"ecozone: error: {exc}", err=True)
-            ctx.exit(2)
-        except (OSError, UnicodeError, MemoryError) as exc:  # unreadable files and the like
-            if ctx.obj and ctx.obj.get("verbose", 0) >= 2:
-                raise
-            click.echo(f"ecozone: error: {type(exc).__name__}: {' '.join(str(exc).split())}", err=True)
+            click.echo(line, err=True)
             ctx.exit(2)
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None):
-    click.echo(f"ecozone: warning: {' '.join(str(message).split())}", err=True)
+    click.echo(warning_line(message), err=True)
 
 
 @click.group(cls=EcozoneGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,6 +59,7 @@ def cli(ctx, verbose, quiet):
     ecozone validate layers/jinpu         校验 / validate it
     ecozone layers layers/jinpu           图层与指标 / layers and plan indicators
     ecozone check sites.csv -o out.csv    选址核查 / check project sites
+    ecozone serve --layers layers/jinpu   常驻核查服务 / keep a layer set loaded for checks
     ecozone map -o maps/jinpu.html        网页地图 / web map
     ecozone export --format shp -o out/   导出 / export layers
     """
@@ -60,13 +70,3 @@ def cli(ctx, verbose, quiet):
     logging.basicConfig(level=level, format="ecozone: %(message)s", stream=sys.stderr, force=True)
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     warnings.showwarning = _warning_line
-
-
-def _register():
-    from . import build, check, export, layers, map, validate
-
-    for mod in (build, validate, layers, check, map, export):
-        cli.add_command(mod.command)
-
-
-_register()

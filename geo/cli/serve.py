@@ -1,0 +1,30 @@
+"""``ecozone serve``: keep a layer set loaded and answer ``ecozone check --service``."""
+from __future__ import annotations
+
+import click
+
+from ..service import DEFAULT_PORT
+
+
+@click.command("serve")
+@click.option("--layers", "layers_dir", default="layers/jinpu", show_default=True, type=click.Path(file_okay=False),
+              help="图层集目录 / layer-set folder")
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help="本机端口（0 为任选）/ port on 127.0.0.1 (0: any free one)")
+def command(layers_dir, port):
+    """常驻核查服务 / Keep a layer set loaded and check sites for `ecozone check --service URL`.
+
+    \b
+    ecozone serve --layers layers/jinpu &
+    ecozone check sites.csv --type T03 -o result.csv --service http://127.0.0.1:8765
+
+    只监听本机 127.0.0.1，以启动者的身份读写文件；图层集文件变化后自动重新载入。Ctrl-C 停止。
+    Listens on 127.0.0.1 only and reads and writes files as the account that started it; opens
+    the layer set again when its files change. Ctrl-C stops it.
+    """
+    from ..service import serve
+
+    def ready(url):
+        click.echo(f"ecozone: serving layer set {layers_dir} at {url} (Ctrl-C stops)", err=True)
+
+    serve(layers_dir, port=port, ready=ready)
