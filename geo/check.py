@@ -228,9 +228,9 @@ def _to_crs(geoms, crs, single: np.ndarray | None = None) -> np.ndarray:
         return data.copy()
     if single is None:
         single = (shapely.get_type_id(data) == 0) & ~shapely.has_z(data)
-    if shapely.has_z(data).any():
-        return np.asarray(geoms.to_crs(crs), dtype=object)
     if not single.all():  # each thread reprojects a slice of the geometries
+        if shapely.has_z(data).any():
+            return np.asarray(geoms.to_crs(crs), dtype=object)
         src = geoms.crs
 
         def run(g):

@@ -176,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
 def serve(root, *, port: int = DEFAULT_PORT, ready=None) -> None:
     """Serve checks against the layer set at ``root`` on 127.0.0.1:``port`` until interrupted.
 
-    ``ready(url)`` is called once the layer set is loaded and the port is open.
+    ``ready(url, name)`` is called once the layer set is loaded and the port is open.
     """
     service = CheckService(root)
     try:
@@ -187,7 +187,7 @@ def serve(root, *, port: int = DEFAULT_PORT, ready=None) -> None:
     server.service = service
     with server:
         if ready:
-            ready(f"http://{HOST}:{server.server_address[1]}")
+            ready(f"http://{HOST}:{server.server_address[1]}", service.ls.name)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

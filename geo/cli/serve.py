@@ -19,12 +19,13 @@ def command(layers_dir, port):
     ecozone check sites.csv --type T03 -o result.csv --service http://127.0.0.1:8765
 
     只监听本机 127.0.0.1，以启动者的身份读写文件；图层集文件变化后自动重新载入。Ctrl-C 停止。
+
     Listens on 127.0.0.1 only and reads and writes files as the account that started it; opens
     the layer set again when its files change. Ctrl-C stops it.
     """
     from ..service import serve
 
-    def ready(url):
-        click.echo(f"ecozone: serving layer set {layers_dir} at {url} (Ctrl-C stops)", err=True)
+    def ready(url, name):
+        click.echo(f"ecozone: serving layer set {name} ({layers_dir}) at {url} (Ctrl-C stops)", err=True)
 
     serve(layers_dir, port=port, ready=ready)
