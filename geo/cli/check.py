@@ -35,9 +35,8 @@ PARALLEL_FROM = 20_000  # fewer sites are checked in one process
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="替换已有输出 / replace outputs")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="并行进程数（2 万个项目以上启用）/ worker processes for 20,000 sites or more")
-@click.option("--service", envvar="ECOZONE_SERVICE", metavar="URL",
-              help="交给常驻核查服务（ecozone serve）/ let a running `ecozone serve` check, its layer set "
-                   "kept loaded [env ECOZONE_SERVICE]")
+@click.option("--service", metavar="URL",
+              help="交给常驻核查服务（ecozone serve）/ let a running `ecozone serve` check, its layer set kept loaded")
 @click.pass_context
 def command(ctx, sites, points, wkts, service, **params):
     """选址核查 / Check project SITES against a layer set and write verdicts with reasons and citations.
