@@ -28,7 +28,7 @@ import shapely
 
 from .errors import CoverageWarning
 from .rules import SEVERITY, RuleTable, layerset_rules
-from .text import RELATIONS, VERDICTS, project_types
+from .text import RELATIONS, VERDICTS, project_types, summary_line
 from .zones import in_threads, intersection, zone_index
 
 log = logging.getLogger(__name__)
@@ -67,9 +67,7 @@ class CheckResult:
         return {v: int(vc.get(v, 0)) for v in ["prohibited", "restricted", "caution", "allowed", "unknown"]}
 
     def summary_line(self) -> str:
-        c = self.counts()
-        return (f"checked {len(self.sites)} sites against {self.layerset.name}: "
-                + ", ".join(f"{n} {v}" for v, n in c.items()))
+        return summary_line(len(self.sites), self.layerset.name, self.counts())
 
 
 def chainage(metres: float) -> str:

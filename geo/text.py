@@ -5,7 +5,7 @@ import csv
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["VERDICTS", "VERDICT_ORDER", "verdict_label", "RELATIONS", "project_types", "resolve_type", "label"]
+__all__ = ["VERDICTS", "VERDICT_ORDER", "verdict_label", "summary_line", "RELATIONS", "project_types", "resolve_type", "label"]
 
 #: verdict values, most severe first; ``unknown`` stands apart (no coverage, no data)
 VERDICT_ORDER = ["prohibited", "restricted", "caution", "allowed"]
@@ -27,6 +27,14 @@ RELATIONS = {
 
 def verdict_label(verdict: str, lang: str = "zh") -> str:
     return VERDICTS[verdict][lang]
+
+
+def summary_line(n: int, layerset: str, counts: dict) -> str:
+    """The counts of a check per verdict, in Chinese then English, on one line."""
+    order = VERDICT_ORDER + ["unknown"]
+    zh = "、".join(f"{VERDICTS[v]['zh'].split('（')[0]} {counts.get(v, 0)}" for v in order)
+    en = ", ".join(f"{counts.get(v, 0)} {v}" for v in order)
+    return f"已核查 {n} 个项目（图层集 {layerset}）：{zh} / checked {n} sites against {layerset}: {en}"
 
 
 def label(table: dict, key: str, lang: str = "zh") -> str:

@@ -85,7 +85,7 @@ def run(ls, p: dict, *, progress: bool = False) -> tuple:
     from ..parallel import checked_batches
     from ..results import ResultWriter
     from ..sites import read_sites, sites_from_inline
-    from ..text import VERDICT_ORDER
+    from ..text import VERDICT_ORDER, summary_line
 
     sites, points, wkts, project_type = p["sites"], p["points"], p["wkts"], p["project_type"]
     out, detail, report, overwrite, jobs = p["out"], p["detail"], p["report"], p["overwrite"], p["jobs"]
@@ -122,8 +122,7 @@ def run(ls, p: dict, *, progress: bool = False) -> tuple:
 
             write_report(writer.result(), report, overwrite=overwrite)
     counts = writer.counts
-    summary = (f"checked {writer.n} sites against {ls.name}: "
-               + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICT_ORDER + ["unknown"]))
+    summary = summary_line(writer.n, ls.name, counts)
     fail_on = p["fail_on"]
     if fail_on and any(counts.get(v, 0) for v in VERDICT_ORDER[: VERDICT_ORDER.index(fail_on) + 1]):
         return 3, summary

@@ -26,6 +26,7 @@ def command(layers_dir, port):
     from ..service import serve
 
     def ready(url, name):
-        click.echo(f"ecozone: serving layer set {name} ({layers_dir}) at {url} (Ctrl-C stops)", err=True)
+        click.echo(f"ecozone: 核查服务已启动 / serving layer set {name} ({layers_dir}) at {url} "
+                   f"（Ctrl-C 停止 / stops）", err=True)
 
     serve(layers_dir, port=port, ready=ready)
