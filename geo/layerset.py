@@ -30,7 +30,7 @@ from .errors import LayerSetError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LayerSet", "LayerSpec", "read_manifest", "read_layerset", "REQUIRED_COLUMNS"]
+__all__ = ["LayerSet", "LayerSpec", "read_manifest", "read_layerset", "source_files", "REQUIRED_COLUMNS"]
 
 #: Columns every built feature carries.
 REQUIRED_COLUMNS = ["zone_id", "layer", "zone_class", "name_zh", "name_en", "clause", "params"]
@@ -130,15 +130,29 @@ def read_manifest(root) -> dict:
     return data
 
 
+def source_files(root) -> list:
+    """The files a layer set's build depends on: manifest, ``data/``, rule tables and any file the manifest names."""
+    root = Path(root)
+    files = [root / "manifest.toml"] + sorted(p for p in (root / "data").rglob("*") if p.is_file())
+    files += sorted(root.glob("rules*"))
+    try:
+        with open(root / "manifest.toml", "rb") as fh:
+            manifest = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        manifest = {}
+    named = [manifest.get("layerset", {}).get("rules")]
+    named += [s.get("file") for s in manifest.get("sources", {}).values() if isinstance(s, dict)]
+    files += [root / n for n in named if isinstance(n, str)]
+    return list(dict.fromkeys(f for f in files if f.is_file()))
+
+
 def source_hash(root) -> str:
-    """SHA-256 over a layer set's manifest, sources and rule tables and ecozone's builder code."""
+    """SHA-256 over a layer set's source files (:func:`source_files`) and ecozone's builder code."""
     root = Path(root)
     h = hashlib.sha256()
-    files = [root / "manifest.toml"] + sorted((root / "data").rglob("*")) + sorted(root.glob("rules*"))
-    for f in files:
-        if f.is_file():
-            h.update(f.relative_to(root).as_posix().encode())
-            h.update(f.read_bytes())
+    for f in source_files(root):
+        h.update((f.relative_to(root).as_posix() if f.is_relative_to(root) else str(f)).encode())
+        h.update(f.read_bytes())
     code = Path(__file__).parent  # the builders are part of what a build depends on
     for f in [code / "build.py"] + sorted((code / "builders").glob("*.py")):
         h.update(f.read_bytes())

@@ -3,24 +3,34 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import geopandas as gpd
 import pandas as pd
+import pyogrio
 import pyproj
 import pytest
+from shapely.geometry import Point
 
 from conftest import X0, Y0, make_tiny_layerset
+from geo.cli.check import params_of, run
+from geo.layerset import source_files, source_hash
+from geo.service import _gone, key_path
 
 ROOT = Path(__file__).resolve().parents[1]
+JINPU = str(ROOT / "layers/jinpu")
 DEMO = str(ROOT / "layers/jinpu/demo_sites.csv")
 ECOZONE = [sys.executable, "-c", "from geo.cli.main import cli; cli()"]
 
 
-def ecozone(*args, cwd=ROOT):
-    return subprocess.run([*ECOZONE, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300)
+def ecozone(*args, cwd=ROOT, env=None):
+    return subprocess.run([*ECOZONE, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env=None if env is None else {**os.environ, **env})
 
 
 class Service:
@@ -30,6 +40,16 @@ class Service:
         line = self.proc.stderr.readline()
         assert "http://127.0.0.1:" in line, line
         self.url = line[line.index("http://"):].split()[0]
+        self.port = urlsplit(self.url).port
+
+    def request(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
 
     def stop(self):
         self.proc.terminate()
@@ -39,19 +59,24 @@ class Service:
 
 @pytest.fixture(scope="module")
 def service():
-    s = Service(ROOT / "layers/jinpu")
+    s = Service(JINPU)
     yield s
     s.stop()
 
 
-def test_same_outputs_and_summary_as_the_plain_command(service, tmp_path):
-    plain = ecozone("check", DEMO, "-o", tmp_path / "a.csv", "--detail", tmp_path / "a_detail.csv")
-    # relative paths are the client's: the service runs elsewhere
-    served = ecozone("check", DEMO, "-o", "b.csv", "--detail", "b_detail.csv", "--service", service.url, cwd=tmp_path)
+def test_same_outputs_and_messages_as_the_plain_command(service, tmp_path):
+    args = ["check", DEMO, "--layers", JINPU, "-o", "r.csv", "--detail", "d.csv"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain = ecozone(*args, cwd=tmp_path / "a")
+    served = ecozone(*args, "--service", service.url, cwd=tmp_path / "b")  # paths are the client's
     assert plain.returncode == served.returncode == 0, served.stderr
-    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
-    assert (tmp_path / "a_detail.csv").read_bytes() == (tmp_path / "b_detail.csv").read_bytes()
+    for f in ("r.csv", "d.csv"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
     assert served.stderr == plain.stderr and "checked 8 sites against jinpu" in served.stderr
+    # from the project folder the default --layers is the service's set
+    r = ecozone("check", DEMO, "-o", tmp_path / "c.csv", "--service", service.url)
+    assert r.returncode == 0 and (tmp_path / "c.csv").read_bytes() == (tmp_path / "a" / "r.csv").read_bytes()
 
 
 def test_fail_on_and_report_through_the_service(service, tmp_path):
@@ -62,24 +87,28 @@ def test_fail_on_and_report_through_the_service(service, tmp_path):
     assert "核查报告" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
-def test_bad_input_is_one_line_and_exit_2(service, tmp_path):
-    bad = tmp_path / "bad.csv"
-    bad.write_text("site_id,lon,lat\nA,121.9,39.1\nB,abc,39.1\n", encoding="utf-8")
-    plain = ecozone("check", bad, "-o", tmp_path / "a.csv")
-    served = ecozone("check", bad, "-o", tmp_path / "b.csv", "--service", service.url)
+def test_bad_input_is_the_same_one_line_and_exit_2(service, tmp_path):
+    (tmp_path / "bad.csv").write_text("site_id,lon,lat\nA,121.9,39.1\nB,abc,39.1\n", encoding="utf-8")
+    plain = ecozone("check", "bad.csv", "--layers", JINPU, "-o", "a.csv", cwd=tmp_path)
+    served = ecozone("check", "bad.csv", "--layers", JINPU, "-o", "b.csv", "--service", service.url, cwd=tmp_path)
     assert plain.returncode == served.returncode == 2
-    assert served.stderr == plain.stderr and len(served.stderr.splitlines()) == 1 and "row" in served.stderr
+    assert served.stderr == plain.stderr and served.stderr.startswith("ecozone: error: bad.csv, row 3")
+    assert len(served.stderr.splitlines()) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["bad.csv"]  # nothing half-written
     other = ecozone("check", DEMO, "--layers", "layers/dalian", "-o", tmp_path / "c.csv", "--service", service.url)
     assert other.returncode == 2 and "serves layer set jinpu" in other.stderr and len(other.stderr.splitlines()) == 1
     assert not (tmp_path / "c.csv").exists()
 
 
-def test_the_client_starts_without_the_geometry_libraries():
-    code = ("import sys; from geo.cli.main import cli; import geo.cli.check, geo.service; "
-            "print(sorted(m for m in ('geopandas', 'shapely', 'pandas', 'pyproj') if m in sys.modules))")
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+def test_info_lines_follow_verbose(service, tmp_path):
+    gdf = gpd.GeoDataFrame({"name": ["金州水库"]}, geometry=[Point(121.905108, 39.0930171)], crs=4326)
+    pyogrio.write_dataframe(gdf, tmp_path / "s.shp", encoding="UTF-8")
+    (tmp_path / "s.cpg").unlink()
+    plain = ecozone("-v", "check", "s.shp", "--layers", JINPU, "--type", "T03", "-o", "a.csv", cwd=tmp_path)
+    served = ecozone("-v", "check", "s.shp", "--layers", JINPU, "--type", "T03", "-o", "b.csv",
+                     "--service", service.url, cwd=tmp_path)
+    assert served.returncode == plain.returncode == 0
+    assert served.stderr == plain.stderr and "s.shp: no .cpg" in served.stderr
 
 
 def test_no_service_is_a_clear_error(tmp_path):
@@ -88,29 +117,44 @@ def test_no_service_is_a_clear_error(tmp_path):
     assert "Traceback" not in r.stderr and not (tmp_path / "a.csv").exists()
 
 
-def test_only_json_from_this_machine_is_answered(service, tmp_path):
-    u = urlsplit(service.url)
-    body = json.dumps({"params": {"out": str(tmp_path / "x.csv")}})
-
-    def post(headers):
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-        try:
-            c.request("POST", "/check", body=body, headers=headers)
-            return c.getresponse().status
-        finally:
-            c.close()
-
-    assert post({"Content-Type": "text/plain"}) == 415  # what a web page may send without asking
-    assert post({"Content-Type": "application/json", "Host": "evil.example:80"}) == 403  # DNS rebinding
+def test_the_service_answers_its_own_account_only(service, tmp_path):
+    key = key_path(service.port)
+    assert key.stat().st_mode & 0o077 == 0  # readable by the account that started the service only
+    body = json.dumps({"cwd": str(tmp_path), "params": {"layers_dir": JINPU, "out": "x.csv"}})
+    ok = {"Content-Type": "application/json", "X-Ecozone-Key": key.read_text()}
+    assert service.request("POST", "/check", body, {"Content-Type": "application/json"})[0] == 403  # no key
+    assert service.request("POST", "/check", body, {**ok, "Content-Type": "text/plain"})[0] == 415  # a web page's
+    assert service.request("POST", "/check", body, {**ok, "Host": "evil.example:80"})[0] == 403  # DNS rebinding
     assert not (tmp_path / "x.csv").exists()
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    c.request("GET", "/")
-    info = json.loads(c.getresponse().read())
-    c.close()
-    assert info["layerset"] == "jinpu" and len(info["content_hash"]) == 64
+    status, info = service.request("GET", "/", headers=ok)
+    assert status == 200 and json.loads(info)["layerset"] == "jinpu"
 
 
-def test_an_edited_rule_table_is_read_again(tmp_path):
+def test_proxies_and_idle_connections_do_not_get_in_the_way(service, tmp_path):
+    idle = socket.create_connection(("127.0.0.1", service.port))  # connects and says nothing
+    try:
+        r = ecozone("check", DEMO, "-o", tmp_path / "a.csv", "--service", service.url,
+                    env={"http_proxy": "http://proxy.invalid:3128", "HTTP_PROXY": "http://proxy.invalid:3128"})
+    finally:
+        idle.close()
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "a.csv").exists()
+
+
+def test_a_check_whose_client_went_away_writes_nothing(jinpu, tmp_path):
+    p = params_of([DEMO, "-o", str(tmp_path / "r.gpkg"), "--detail", str(tmp_path / "d.csv"),
+                   "--report", str(tmp_path / "r.html")])
+    with pytest.raises(InterruptedError):
+        run(jinpu, p, stop=lambda: True)
+    assert not list(tmp_path.iterdir())
+    a, b = socket.socketpair()
+    assert not _gone(a)
+    b.close()
+    assert _gone(a)
+    a.close()
+
+
+def test_edited_rules_are_read_again(tmp_path):
     root = make_tiny_layerset(tmp_path / "tiny")
     lon, lat = pyproj.Transformer.from_crs(4550, 4326, always_xy=True).transform(X0 + 2_000, Y0 + 2_000)  # zone A
     s = Service(root)
@@ -123,8 +167,33 @@ def test_an_edited_rule_table_is_read_again(tmp_path):
 
         assert verdict() == "prohibited"
         rules = root / "rules.csv"
-        rules.write_text(rules.read_text(encoding="utf-8").replace("A-ALL,zones,a,*,in,,*,*,prohibited",
-                                                                   "A-ALL,zones,a,*,in,,*,*,restricted"), encoding="utf-8")
+        st = rules.stat()
+        text = rules.read_text(encoding="utf-8")
+        rules.write_text(text.replace("A-ALL,zones,a,*,in,,*,*,prohibited", "A-ALL,zones,a,*,in,,*,*,restricted"),
+                         encoding="utf-8")
+        os.utime(rules, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same time (as cp -p leaves it)
+        assert rules.stat().st_size == st.st_size
         assert verdict() == "restricted"
     finally:
         s.stop()
+
+
+def test_a_rule_table_the_manifest_names_is_a_source(tmp_path):
+    root = make_tiny_layerset(tmp_path / "tiny")
+    (root / "tables").mkdir()
+    (root / "rules.csv").rename(root / "tables" / "zoning.csv")
+    manifest = root / "manifest.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('rules = "rules.csv"', 'rules = "tables/zoning.csv"'),
+                        encoding="utf-8")
+    assert root / "tables" / "zoning.csv" in source_files(root)
+    before = source_hash(root)
+    with open(root / "tables" / "zoning.csv", "a", encoding="utf-8") as fh:
+        fh.write("B-T01,zones,b,T01,in,,*,*,prohibited,禁止,none,测试条款八,false\n")
+    assert source_hash(root) != before  # the build is stale and is made again
+
+
+def test_the_client_starts_without_the_geometry_libraries():
+    code = ("import sys; from geo.cli.main import cli; import geo.cli.check, geo.service; "
+            "print(sorted(m for m in ('geopandas', 'shapely', 'pandas', 'pyproj', 'numpy') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr

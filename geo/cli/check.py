@@ -56,8 +56,7 @@ def command(ctx, sites, points, wkts, service, **params):
     if service:  # the service has the layer set loaded; this process stays light
         from ..service import check_remote
 
-        given = ctx.get_parameter_source("layers_dir") == click.core.ParameterSource.COMMANDLINE
-        code, lines = check_remote(service, params, layers_given=given, quiet=quiet)
+        code, lines = check_remote(service, params, quiet=quiet, verbose=ctx.obj.get("verbose", 0) if ctx.obj else 0)
         for line in lines:
             click.echo(line, err=True)
         ctx.exit(code)
@@ -69,6 +68,11 @@ def command(ctx, sites, points, wkts, service, **params):
     ctx.exit(code)
 
 
+def _unless(stop) -> None:
+    if stop is not None and stop():
+        raise InterruptedError("the command that asked for this check stopped; nothing written")
+
+
 def params_of(args: list) -> dict:
     """The parameters :func:`run` takes, from command-line arguments of ``ecozone check``."""
     p = command.make_context("check", list(args)).params
@@ -76,14 +80,16 @@ def params_of(args: list) -> dict:
     return p
 
 
-def run(ls, p: dict, *, progress: bool = False) -> tuple:
+def run(ls, p: dict, *, progress: bool = False, stop=None) -> tuple:
     """Check the sites ``p`` names (the command's parameters) against ``ls`` and write the outputs.
 
-    Returns the exit code (0, or 3 when a site reaches ``fail_on``) and the summary line.
+    ``stop()``, asked between batches and before the outputs are committed,
+    abandons the check when true: nothing is written. Returns the exit code
+    (0, or 3 when a site reaches ``fail_on``) and the summary line.
     """
     from ..errors import ExportError
     from ..parallel import checked_batches
-    from ..results import ResultWriter
+    from ..results import ResultWriter, atomic_path
     from ..sites import read_sites, sites_from_inline
     from ..text import VERDICT_ORDER, summary_line
 
@@ -115,12 +121,18 @@ def run(ls, p: dict, *, progress: bool = False) -> tuple:
         with click.progressbar(length=len(gdf), label="checking", file=sys.stderr,
                                hidden=not progress or len(gdf) <= CHUNK) as bar:
             for batch in batches:
+                _unless(stop)
                 writer.add(batch)
                 bar.update(batch.n)
+        html = None
         if report:
-            from ..report import write_report
+            from ..report import render_report
 
-            write_report(writer.result(), report, overwrite=overwrite)
+            html = render_report(writer.result())
+        _unless(stop)  # the last moment nothing is in place yet
+    if html is not None:
+        with atomic_path(report, overwrite=overwrite) as tmp:
+            tmp.write_text(html, encoding="utf-8")
     counts = writer.counts
     summary = summary_line(writer.n, ls.name, counts)
     fail_on = p["fail_on"]
