@@ -75,12 +75,13 @@ def _to_lonlat(crs):
     return pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
 
-def write_results(result, out, *, overwrite: bool = True) -> Path:
+def write_results(result, out, *, overwrite: bool = True, name: str | None = None) -> Path:
     """Write site-level results; the format follows the extension (.csv, .json, .geojson, .gpkg).
 
     CSV is UTF-8 with a BOM (opens in Excel with Chinese intact) and gives each
-    site's representative lon/lat; GeoJSON is RFC 7946 (WGS84); GeoPackage holds
-    ``sites`` and ``findings``; JSON nests each site's findings.
+    site's representative lon/lat; GeoJSON is RFC 7946 (WGS84), its collection
+    named ``name`` (default the file's stem); GeoPackage holds ``sites`` and
+    ``findings``; JSON nests each site's findings.
     """
     out = Path(out)
     ext = out.suffix.lower()
@@ -94,8 +95,8 @@ def write_results(result, out, *, overwrite: bool = True) -> Path:
                 write_csv(_site_table(result), fh, header=True)
         elif ext == ".geojson":
             gdf = result.sites.to_crs(4326)
-            pyogrio.write_dataframe(gdf, tmp, driver="GeoJSON", layer_options={"RFC7946": "YES",
-                                                                               "COORDINATE_PRECISION": 7})
+            pyogrio.write_dataframe(gdf, tmp, layer=name or out.stem, driver="GeoJSON",
+                                    layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 7})
         elif ext == ".gpkg":
             pyogrio.write_dataframe(result.sites, tmp, layer="sites", promote_to_multi=False)
             pyogrio.write_dataframe(_plain(result.detail), tmp, layer="findings")
@@ -273,7 +274,7 @@ class ResultWriter:
         for fh in self._fh.values():
             fh.close()
         if self.ext in (".json", ".geojson"):
-            write_results(self.result(), self._tmp(self.out))
+            write_results(self.result(), self._tmp(self.out), name=self.out.stem)
         for target, tmp in self._tmps.items():
             os.replace(tmp, target)
         self._tmps.clear()

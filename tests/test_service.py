@@ -79,6 +79,14 @@ def test_same_outputs_and_messages_as_the_plain_command(service, tmp_path):
     assert r.returncode == 0 and (tmp_path / "c.csv").read_bytes() == (tmp_path / "a" / "r.csv").read_bytes()
 
 
+def test_geojson_results_are_the_same_file(service, tmp_path):
+    plain = ecozone("check", DEMO, "-o", tmp_path / "a" / "r.geojson")
+    served = ecozone("check", DEMO, "-o", tmp_path / "b" / "r.geojson", "--service", service.url)
+    assert plain.returncode == served.returncode == 0
+    a, b = ((tmp_path / d / "r.geojson").read_bytes() for d in "ab")
+    assert a == b and json.loads(a)["name"] == "r"  # named after the file, not its temporary name
+
+
 def test_fail_on_and_report_through_the_service(service, tmp_path):
     r = ecozone("check", DEMO, "-o", tmp_path / "r.json", "--report", tmp_path / "r.html", "--fail-on", "prohibited",
                 "--service", service.url)
