@@ -172,3 +172,10 @@ def test_parallel_batches_give_the_same_files(runner, tmp_path, monkeypatch, ext
     else:
         assert outs["1"][0].read_bytes() == outs["2"][0].read_bytes()
     assert outs["1"][1].read_bytes() == outs["2"][1].read_bytes()
+
+
+def test_a_report_that_cannot_be_written_leaves_no_results(runner, tmp_path):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    r = runner.invoke(cli, ["check", DEMO, "-o", str(tmp_path / "r.csv"), "--report", str(tmp_path / "afile" / "r.html")])
+    assert r.exit_code == 2 and "ecozone: error:" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

@@ -130,9 +130,9 @@ def run(ls, p: dict, *, progress: bool = False, stop=None) -> tuple:
 
             html = render_report(writer.result())
         _unless(stop)  # the last moment nothing is in place yet
-    if html is not None:
-        with atomic_path(report, overwrite=overwrite) as tmp:
-            tmp.write_text(html, encoding="utf-8")
+        if html is not None:  # a failure here still leaves the results unwritten
+            with atomic_path(report, overwrite=overwrite) as tmp:
+                tmp.write_text(html, encoding="utf-8")
     counts = writer.counts
     summary = summary_line(writer.n, ls.name, counts)
     fail_on = p["fail_on"]
