@@ -26,7 +26,10 @@ import logging
 import os
 import secrets
 import select
+import signal
 import socket
+import sys
+import threading
 import traceback
 import urllib.error
 import urllib.request
@@ -255,6 +258,8 @@ def serve(root, *, port: int = DEFAULT_PORT, ready=None) -> None:
     server.service = service
     key = key_path(server.server_address[1])
     _write_key(key, service.key)
+    if threading.current_thread() is threading.main_thread():  # stopped by a signal: the key file goes too
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with server:
         try:
             if ready:

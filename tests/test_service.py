@@ -138,6 +138,14 @@ def test_the_service_answers_its_own_account_only(service, tmp_path):
     assert status == 200 and json.loads(info)["layerset"] == "jinpu"
 
 
+def test_a_stopped_service_leaves_no_key_file():
+    s = Service(JINPU)
+    key = key_path(s.port)
+    assert key.exists()
+    s.stop()  # SIGTERM
+    assert s.proc.returncode == 0 and not key.exists()
+
+
 def test_proxies_and_idle_connections_do_not_get_in_the_way(service, tmp_path):
     idle = socket.create_connection(("127.0.0.1", service.port))  # connects and says nothing
     try:
