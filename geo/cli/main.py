@@ -15,21 +15,20 @@ import click
 from .. import __version__
 from ..errors import error_line, warning_line
 
-#: command name -> module of geo.cli holding it (imported when the command is used, so the start stays light)
-COMMANDS = {"build": "build", "validate": "validate", "layers": "layers", "check": "check", "serve": "serve",
-            "map": "map", "export": "export"}
+#: the commands, each in the module of geo.cli of its name (imported when used, so the start stays light)
+COMMANDS = ["build", "validate", "layers", "check", "serve", "map", "export"]
 
 
 class EcozoneGroup(click.Group):
     """Finds its commands when asked and turns ecozone's errors into one line and exit code 2."""
 
     def list_commands(self, ctx):
-        return list(COMMANDS)
+        return COMMANDS
 
     def get_command(self, ctx, name):
         if name not in COMMANDS:
             return None
-        return importlib.import_module(f".{COMMANDS[name]}", __package__).command
+        return importlib.import_module(f".{name}", __package__).command
 
     def invoke(self, ctx):
         try:
