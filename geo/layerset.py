@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,36 @@ class LayerSpec:
         return self.classes.get(zone_class, {}).get("color", self.style.get("color", "#888888"))
 
 
+#: ids that reach maps, exports and file names: ASCII letters, digits, _ and -
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+#: the one colour syntax a manifest may use (it reaches SVG, CSS, KML and QGIS styles as it is)
+_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+#: style keys and their types (numbers only, or a colour)
+_STYLE = {"color": "color", "weight": float, "fill_opacity": float, "line_width_mm": float, "map_show": bool}
+
+
+def _check_color(value, where: str, path: Path) -> None:
+    if value is not None and not (isinstance(value, str) and _COLOR.fullmatch(value)):
+        raise LayerSetError(f"{where}: colour {value!r} is not #rrggbb", path=path,
+                            hint="write colours as # and six hex digits, e.g. #1a9641")
+
+
+def _check_style(style, lid: str, path: Path) -> None:
+    if not isinstance(style, dict):
+        raise LayerSetError(f"layer {lid}: style is not a table", path=path)
+    for key, value in style.items():
+        kind = _STYLE.get(key)
+        if kind is None:
+            raise LayerSetError(f"layer {lid}: unknown style key {key!r}", path=path,
+                                hint=f"use {', '.join(_STYLE)}")
+        if kind == "color":
+            _check_color(value, f"layer {lid}: style", path)
+        elif kind is bool and not isinstance(value, bool):
+            raise LayerSetError(f"layer {lid}: style {key} must be true or false", path=path)
+        elif kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise LayerSetError(f"layer {lid}: style {key} must be a number", path=path)
+
+
 def _need(table: dict, key: str, where: str, path: Path):
     if key not in table:
         raise LayerSetError(f"{where} has no {key!r}", path=path, hint="add it to the manifest")
@@ -114,9 +145,19 @@ def read_manifest(root) -> dict:
                                 hint=f"use one of {sorted(GEOMETRY_TYPES)}")
         classes = _need(lay, "classes", where, path)
         for cname, cdef in classes.items():
-            if cdef.get("control") not in CONTROL_LEVELS:
-                raise LayerSetError(f"layer {lid}: class {cname} has control {cdef.get('control')!r}",
+            if not _ID.fullmatch(cname):
+                raise LayerSetError(f"layer {lid}: class id {cname!r} is not an ASCII id", path=path,
+                                    hint="use letters, digits, _ and - only (the Chinese name goes in zh)")
+            if not isinstance(cdef, dict) or cdef.get("control") not in CONTROL_LEVELS:
+                control = cdef.get("control") if isinstance(cdef, dict) else None
+                raise LayerSetError(f"layer {lid}: class {cname} has control {control!r}",
                                     path=path, hint=f"use one of {sorted(CONTROL_LEVELS)}")
+            _check_color(cdef.get("color"), f"layer {lid}: class {cname}", path)
+        _check_style(lay.get("style", {}), lid, path)
+        group = lay.get("group", lay.get("family", ""))
+        if not isinstance(group, str) or not _ID.fullmatch(group):
+            raise LayerSetError(f"layer {lid}: group {group!r} is not an ASCII id", path=path,
+                                hint="use letters, digits, _ and - only")
         specs.append(LayerSpec(
             id=lid, title_zh=_need(lay, "title_zh", where, path), title_en=_need(lay, "title_en", where, path),
             family=_need(lay, "family", where, path), geometry=geom, classes=classes,

@@ -685,8 +685,9 @@ class _Drawing:
 
         self.m, self.lang, self.alt, self.datum = m, lang, _other(lang), datum
         self.groups, self.legend, self.bounds = [], [], []
+        self.texts: list = []  # per feature {_t: tooltip HTML, _p: popup HTML, _n: search text}; see _feature
         self.n_zones = self.n_sites = 0
-        self.each = JsCode("function (feature, layer) { var p = feature.properties;"
+        self.each = JsCode("function (feature, layer) { var p = ecozoneText(feature);"
                            " layer.bindTooltip(p._t, {sticky: true, opacity: 0.95});"
                            " layer.bindPopup(p._p, {maxWidth: 380, autoPanPadding: [30, 30]}); }")
 
@@ -699,7 +700,7 @@ class _Drawing:
     def geojson(self, feats: list, label: str, item_id: str, **options) -> dict:
         import folium
 
-        gj = folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=_esc(label),
+        gj = folium.GeoJson({"type": "FeatureCollection", "features": feats}, name=item_id,
                             on_each_feature=self.each, **options)
         gj.add_to(self.m)
         return {"label": _esc(label), "layer": gj, "id": item_id}
@@ -738,12 +739,21 @@ class _Drawing:
         zone_class = _text(row.get("zone_class"))
         rule = rules.zone_requirement(spec.id, zone_class) if rules is not None else None
         name, _ = _names(row, self.lang, _text(row.get("zone_id")))
-        return _feature(geom, {
+        return self.feature(geom, _zone_style(spec, zone_class), {
             "_t": f"<b>{_esc(name)}</b><br>{_esc(_cap(spec.class_label(zone_class, self.lang)))}",
             "_p": _zone_popup(row, spec, layer_title, rule, self.lang),
             "_n": f"{name} · {layer_title}",
-            "style": _zone_style(spec, zone_class),
         })
+
+    def feature(self, geom, style: dict, text: dict) -> dict:
+        """A GeoJSON feature whose properties hold its style and the index of its texts.
+
+        Texts never go into folium's layers: folium renders each layer's script
+        and then compiles it again as a Jinja template, so text there could run
+        as template code. They travel in the page's JSON data block instead.
+        """
+        self.texts.append(text)
+        return _feature(geom, {"_f": len(self.texts) - 1, "style": style})
 
     def add_sites(self, checked: gpd.GeoDataFrame) -> None:
         """Checked sites above every zone, one layer per verdict, first in the control and legend."""
@@ -766,11 +776,10 @@ class _Drawing:
             feats = []
             for i in idx:
                 name = _text(records[i].get("name")) or _text(records[i].get("site_id"))
-                feats.append(_feature(geoms[i], {
+                feats.append(self.feature(geoms[i], _site_style(geoms[i].geom_type, verdict), {
                     "_t": f"<b>{_esc(name)}</b><br>{_esc(VERDICTS[verdict][lang])}",
                     "_p": _site_popup(records[i], lang),
                     "_n": f"{name} · {t['sites']}",
-                    "style": _site_style(geoms[i].geom_type, verdict),
                 }))
             self.n_sites += len(feats)
             items.append(self.geojson(feats, f"{VERDICTS[verdict][lang]} ({len(feats)})", f"sites:{verdict}",
@@ -867,6 +876,7 @@ def build_map(ls, sites=None, *, lang: str = "zh", basemap: str = "osm", tiandit
         "bounds": extent,
         "icons": _icon_urls(inline),
         "background": "#eef2f5",
+        "features": drawing.texts,
     }).add_to(m)
     _stable_ids(fig)
     log.info("map of %s: %d zones in %d groups, %d sites, basemap %s%s", ls.name, drawing.n_zones,
@@ -879,7 +889,6 @@ def build_map(ls, sites=None, *, lang: str = "zh", basemap: str = "osm", tiandit
 def _element_classes():
     """folium element classes of the map (defined lazily: folium is imported only when drawing)."""
     from branca.element import Element, MacroElement
-    from folium.template import Template
 
     class Raw(Element):
         """HTML inserted as it is (not a Jinja template: inlined scripts hold braces)."""
@@ -893,20 +902,50 @@ def _element_classes():
             return self.text
 
     class Setup(MacroElement):
-        """Calls ecozoneSetup (geo/static/ecozone-map.js) once every layer exists."""
+        """The page's data block and the call of ecozoneSetup (geo/static/ecozone-map.js) once every layer exists.
 
-        _template = Template("""
-            {% macro script(this, kwargs) %}
-            ecozoneSetup({{ this._parent.get_name() }}, {{ this.config|tojavascript }});
-            {% endmacro %}
-        """)
+        Every text of the page (labels, legend, popups) is in ``config``; it is
+        written as JSON in a ``<script type="application/json">`` block and read
+        by the page with ``JSON.parse``. Unlike folium's own elements, nothing
+        here goes through a template engine, so no text is ever evaluated.
+        """
 
         def __init__(self, config: dict):
             super().__init__()
             self._name = "EcozoneSetup"
             self.config = config
 
+        def render(self, **kwargs):
+            fig = self.get_root()
+            layers = []
+            groups = []
+            for g in self.config["groups"]:
+                items = []
+                for item in g["layers"]:
+                    items.append({**item, "layer": len(layers)})
+                    layers.append(item["layer"].get_name())
+                groups.append({**g, "layers": items})
+            data = json_for_script({**self.config, "groups": groups})
+            fig.header.add_child(Raw(f'<script type="application/json" id="ez-config">{data}</script>'),
+                                 name="ez_config")
+            names = ", ".join(_js_name(n) for n in layers)
+            fig.script.add_child(Raw(f"ecozoneSetup({_js_name(self._parent.get_name())}, [{names}]);"),
+                                 name=self.get_name())
+
     return Raw, Setup
+
+
+def _js_name(name: str) -> str:
+    """A folium variable name, checked to be a plain identifier before it is written into the script."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise MapError(f"unexpected layer name {name!r}")
+    return name
+
+
+def json_for_script(value) -> str:
+    """JSON that is safe inside an HTML ``<script>`` element (``<``, ``>``, ``&`` as \\u escapes)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _title_html(ls, lang: str, n_sites: int) -> str:

@@ -46,6 +46,11 @@ def layer_labels(config) -> dict:
     return {g["label"]: [item["label"] for item in g["layers"]] for g in config["groups"]}
 
 
+def texts(config, feature) -> dict:
+    """The tooltip, popup and search texts of a feature (kept in the page's JSON block, not in the layer)."""
+    return config["features"][feature["properties"]["_f"]]
+
+
 def features(config, item_id):
     for g in config["groups"]:
         for item in g["layers"]:
@@ -109,23 +114,25 @@ def test_popups_give_name_class_requirement_citation_and_area(jinpu, jinpu_map):
     from geo.rules import layerset_rules
 
     req = layerset_rules(jinpu).zone_requirement("water_source", "L1")
-    popup = features(config, "water_source:L1")[0]["properties"]["_p"]
+    popup = texts(config, features(config, "water_source:L1")[0])["_p"]
     for text in ("卧龙水库一级保护区", "一级保护区", "管控要求", "依据", "面积", "公顷"):
         assert text in popup
     assert req.citation in popup and req.condition_zh[:10] in popup
-    line = features(config, "coastline:strict")[0]["properties"]["_p"]
+    line = texts(config, features(config, "coastline:strict")[0])["_p"]
     assert "长度" in line and "千米" in line
 
 
 def test_popup_falls_back_to_the_clause_without_rules(jinpu, monkeypatch):
     monkeypatch.setattr("geo.maps._rules", lambda ls: None)
-    popup = features(setup_config(build_map(jinpu)), "water_source:L1")[0]["properties"]["_p"]
+    config = setup_config(build_map(jinpu))
+    popup = texts(config, features(config, "water_source:L1")[0])["_p"]
     assert "严格管控" in popup and "HJ 338-2018" in popup
 
 
 def test_site_popup_lists_verdict_reasons_and_citations(jinpu_map):
-    (f,) = features(setup_config(jinpu_map), "sites:prohibited")
-    popup = f["properties"]["_p"]
+    config = setup_config(jinpu_map)
+    (f,) = features(config, "sites:prohibited")
+    popup = texts(config, f)["_p"]
     for text in ("化工厂", "禁止", "prohibited", "位于一级保护区内", "水污染防治法第六十五条", "T01"):
         assert text in popup
 
@@ -133,13 +140,13 @@ def test_site_popup_lists_verdict_reasons_and_citations(jinpu_map):
 def test_text_from_data_is_escaped(jinpu_map, jinpu_html):
     config = setup_config(jinpu_map)
     (f,) = features(config, "sites:restricted")
-    props = f["properties"]
+    props = texts(config, f)
     assert XSS not in props["_p"] and XSS not in props["_t"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in props["_p"]
     assert props["_n"].startswith(XSS)  # search text is set with textContent, never as HTML
     assert "<img src=x" not in jinpu_html
     # the raw name survives only as JSON-escaped search text
-    assert jinpu_html.count("\\u003cimg src=x") == jinpu_html.count('"_n": "\\u003cimg src=x') == 1
+    assert jinpu_html.count("\\u003cimg src=x") == jinpu_html.count('"_n":"\\u003cimg src=x') == 1
     assert "onerror=alert" not in config["legendHtml"] + config["titleHtml"]
 
 
@@ -264,6 +271,7 @@ def test_demo_map(jinpu, tmp_path):
     assert out.stat().st_size < 3_000_000
     html = out.read_text(encoding="utf-8")
     assert html.count('"_n":') == len(demo) + sum(len(jinpu.layer(i)) for i in jinpu.layer_ids)
+    assert html.count('"_f":') == html.count('"_n":')  # every feature finds its texts
 
 
 def test_sites_checked_on_the_fly(tiny):

@@ -1,11 +1,24 @@
 /* ecozone web map: controls, search, legend and test hooks (part of ecozone, MIT).
  *
- * geo/maps.py builds the layers with folium and calls ecozoneSetup(map, cfg) once
- * they exist. Every label in cfg that is inserted as HTML (layer and group names,
- * legend, title) was escaped in Python; texts set here use textContent.
+ * geo/maps.py builds the layers with folium and calls ecozoneSetup(map, layers) once
+ * they exist. Every text of the page is in the JSON block #ez-config (read with
+ * JSON.parse, never evaluated); the layers' features carry only the index of their
+ * texts (properties._f). Every label inserted as HTML (layer and group names, legend,
+ * title, popups, tooltips) was escaped in Python; texts set here use textContent.
  */
 (function () {
   'use strict';
+
+  var config = null;
+  function readConfig() {
+    if (config === null) { config = JSON.parse(document.getElementById('ez-config').textContent); }
+    return config;
+  }
+
+  /* The texts of a feature: {_t: tooltip HTML, _p: popup HTML, _n: search text}. */
+  window.ecozoneText = function (feature) {
+    return readConfig().features[feature.properties._f] || {};
+  };
 
   function featureCenter(f) {
     return f.getLatLng ? f.getLatLng() : f.getBounds().getCenter();
@@ -72,7 +85,7 @@
     var t = cfg.text, records = {};
     items.forEach(function (item) {
       item.layer.eachLayer(function (f) {
-        var p = f.feature && f.feature.properties;
+        var p = f.feature && window.ecozoneText(f.feature);
         if (!p || !p._n) { return; }
         var loc = featureCenter(f);
         loc.layer = f;
@@ -148,11 +161,12 @@
     if (details) { details.addEventListener('toggle', update); }
   }
 
-  window.ecozoneSetup = function (map, cfg) {
-    var t = cfg.text, overlays = {}, base = null, byId = {}, items = [];
+  window.ecozoneSetup = function (map, layers) {
+    var cfg = readConfig(), t = cfg.text, overlays = {}, base = null, byId = {}, items = [];
     cfg.groups.forEach(function (g) {
       var group = overlays[g.label] = {};
       g.layers.forEach(function (item) {
+        item.layer = layers[item.layer];
         group[item.label] = item.layer;
         byId[item.id] = item.layer;
         item.layer.eachLayer(function (f) { f._ezParent = item.layer; });
