@@ -51,6 +51,9 @@ __all__ = [
     "datum_error",
     "reraise",
     "shapely_points",
+    "coord_sys_key",
+    "resolve_projected_geoms",
+    "close_lines",
 ]
 
 #: lon/lat systems ``--coord-sys`` accepts
@@ -368,13 +371,83 @@ def resolve_projected(east, north, *, crs=None, zone=None, band=None, order_hint
                               "(EPSG:4534-4554 for CM 75-135°E)")
 
 
+def resolve_projected_geoms(geoms, *, crs=None, order_hint="x,y"):
+    """:func:`resolve_projected` for the vertices of geometries: ``(geoms, Projected)``.
+
+    Geometries are swapped to easting, northing when their vertices are in
+    survey order; ``row`` of an error is the index of the geometry.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    counts = np.zeros(len(geoms), dtype="int64")
+    counts[present] = shapely.get_num_coordinates(geoms[present])
+    owner = np.repeat(np.arange(len(geoms)), counts)
+    xy = shapely.get_coordinates(geoms[present])
+    try:
+        res = resolve_projected(xy[:, 0], xy[:, 1], crs=crs, order_hint=order_hint)
+    except SiteInputError as exc:
+        if exc.row is not None and len(owner):
+            exc.row = int(owner[exc.row])
+        raise
+    if res.swapped:
+        geoms = geoms.copy()
+        geoms[present] = shapely.transform(geoms[present], lambda c: c[:, ::-1])
+    return geoms, res
+
+
+def close_lines(geoms, *, tol: float):
+    """Lines that end where they start (within ``tol``) as polygons: ``(geoms, closed, mixed)``.
+
+    A ring drawn as a line bounds an area; checked as a line it would miss a
+    zone lying wholly inside it. A LINESTRING whose ends meet and which has at
+    least 3 distinct vertices becomes a POLYGON; a MULTILINESTRING whose parts
+    all close becomes the union of their polygons (nested rings cover the
+    outer area, never a hole). ``closed`` marks the geometries changed;
+    ``mixed`` the multi-lines with closed and open parts, left as lines.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    closed = np.zeros(len(geoms), dtype=bool)
+    mixed = np.zeros(len(geoms), dtype=bool)
+    types = shapely.get_type_id(geoms)
+    cand = np.flatnonzero(np.isin(types, [1, 5]))
+    if not len(cand):
+        return geoms, closed, mixed
+    out = geoms.copy()
+
+    def ring_of(line):
+        xy = shapely.get_coordinates(line, include_z=bool(shapely.has_z(line)))
+        if len(xy) < 4 or np.hypot(*(xy[0, :2] - xy[-1, :2])) > tol or len(np.unique(xy[:-1, :2], axis=0)) < 3:
+            return None
+        xy = xy.copy()
+        xy[-1] = xy[0]
+        return shapely.Polygon(xy)
+
+    for i in cand:
+        parts = shapely.get_parts(geoms[i])
+        polys = [ring_of(p) for p in parts]
+        done = [p for p in polys if p is not None]
+        if not done:
+            continue
+        if len(done) < len(polys):
+            mixed[i] = True
+            continue
+        out[i] = done[0] if len(done) == 1 else shapely.union_all(shapely.make_valid(np.array(done, dtype=object)))
+        closed[i] = True
+    return out, closed, mixed
+
+
 def _code(crs) -> str:
     code = crs.to_epsg() if crs is not None else None
     return f"EPSG:{code}" if code else (crs.name if crs is not None else "?")
 
 
-def guess_projected_hint(x: float, y: float) -> str:
-    """A hint for metres given where degrees were expected, naming the likely EPSG code."""
+def guess_projected_hint(x: float, y: float, *, as_xy: bool = True) -> str:
+    """A hint for metres given where degrees were expected, naming the likely EPSG code.
+
+    ``as_xy=False`` for geometries (WKT) rather than coordinate columns: the
+    hint then says only which ``--crs`` to give.
+    """
+    how = "give them as x/y with --crs" if as_xy else "give --crs"
     for e, n in ((x, y), (y, x)):
         if np.isfinite(e) and np.isfinite(n) and _looks_northing(np.float64(n)):
             z = int(gk_zone_prefix(np.float64(e)))
@@ -382,10 +455,10 @@ def guess_projected_hint(x: float, y: float) -> str:
             if z > 0:
                 code = gk_crs(z, band=3 if z in _GK3 else 6, prefix=True).to_epsg()
                 return (f"these look like CGCS2000 Gauss-Krüger metres with zone prefix {z}{order}; "
-                        f"give them as x/y with --crs EPSG:{code}")
+                        f"{how} EPSG:{code}")
             if 1e5 <= e < 1e6:
-                return (f"these look like Gauss-Krüger metres without zone prefix{order}; give them as x/y "
-                        f"with --crs of their zone, e.g. EPSG:4550 (CGCS2000 CM 123°E)")
+                return (f"these look like Gauss-Krüger metres without zone prefix{order}; {how} "
+                        f"of their zone, e.g. EPSG:4550 (CGCS2000 CM 123°E)")
     return "give decimal degrees, or projected metres as x/y with --crs and their EPSG code (e.g. EPSG:4550)"
 
 
@@ -458,6 +531,24 @@ def datum_error(kind: str) -> SiteInputError:
 
 # ----------------------------------------------------------------------------- shifted lon/lat
 
+def coord_sys_key(coord_sys) -> str | None:
+    """``wgs84``, ``cgcs2000``, ``gcj02`` or ``bd09`` for a ``--coord-sys`` value (``GCJ-02``, ``bd``...); None stays None.
+
+    Raises
+    ------
+    SiteInputError
+        For an unknown system.
+    """
+    if coord_sys is None:
+        return None
+    cs = str(coord_sys).strip().lower().replace("-", "").replace("_", "")
+    cs = {"gcj": "gcj02", "bd": "bd09", "wgs": "wgs84", "cgcs": "cgcs2000"}.get(cs, cs)
+    if cs not in COORD_SYSTEMS:
+        raise SiteInputError(f"unknown coordinate system {coord_sys!r}",
+                             hint="use --coord-sys wgs84, cgcs2000, gcj02 or bd09")
+    return cs
+
+
 def apply_coord_sys(geoms, crs, coord_sys: str | None):
     """Convert lon/lat geometries in ``coord_sys`` to WGS84; returns ``(geoms, crs)``.
 
@@ -472,10 +563,7 @@ def apply_coord_sys(geoms, crs, coord_sys: str | None):
     """
     if coord_sys is None:
         return geoms, crs
-    cs = str(coord_sys).strip().lower().replace("-", "").replace("_", "")
-    cs = {"gcj": "gcj02", "bd": "bd09", "wgs": "wgs84", "cgcs": "cgcs2000"}.get(cs, cs)
-    if cs not in COORD_SYSTEMS:
-        raise SiteInputError(f"unknown coordinate system {coord_sys!r}", hint="use wgs84, cgcs2000, gcj02 or bd09")
+    cs = coord_sys_key(coord_sys)
     if cs in ("wgs84", "cgcs2000"):
         return geoms, crs
     if crs is not None and not pyproj.CRS.from_user_input(crs).is_geographic:
@@ -491,7 +579,7 @@ def apply_coord_sys(geoms, crs, coord_sys: str | None):
 
 _SHIFT_MARKS = [
     (re.compile(r"奥维|ovital|ovobj|ovkml|omap", re.I), "gcj02", "an 奥维 (Ovital) export, which is GCJ-02 since 9.3"),
-    (re.compile(r"gcj|火星|高德|amap|autonavi|腾讯", re.I), "gcj02", "GCJ-02 (Gaode/AMap/Tencent) coordinates"),
+    (re.compile(r"gcj|火星|高德|gaode|amap|autonavi|腾讯|tencent", re.I), "gcj02", "GCJ-02 (Gaode/AMap/Tencent) coordinates"),
     (re.compile(r"bd[-_ ]?09|(?:^|[^a-z])bd(?:[-_ ]|$)|百度|baidu", re.I), "bd09", "Baidu BD-09 coordinates"),
 ]
 

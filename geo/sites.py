@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .coords import COORD_SYSTEMS, check_datum, guess_projected_hint
+from .coords import apply_coord_sys, check_datum, close_lines, coord_sys_key, guess_projected_hint, reraise
 from .errors import EcozoneError, GeometryRepairedWarning, SiteInputError
 from .readers import SiteInputWarning
 from .text import project_types, resolve_type
@@ -41,6 +41,9 @@ _ALIASES = {
     "land_use": ["land_use", "用地方式", "landuse"],
     "radius_m": ["radius_m", "footprint_radius_m", "radius", "半径"],
 }
+#: attributes that change a verdict: two columns for one of them must agree, or the file is refused
+_DECISIVE = {"project_type": "the project type (项目类型)", "nmp": "the national-major-project flag (国家重大项目)",
+             "land_use": "the land use (用地方式)", "radius_m": "the footprint radius (半径)"}
 _TRUE = {"true", "1", "yes", "y", "t", "是", "√"}
 _FALSE = {"false", "0", "no", "n", "f", "否", "", "nan", "none"}
 
@@ -50,6 +53,36 @@ def _find(df: pd.DataFrame, key: str):
         if cand in df.columns:
             return cand
     return None
+
+
+def _canon(key: str, series: pd.Series) -> pd.Series:
+    """A decisive attribute as the check reads it, to compare two columns that give it."""
+    text = _text(series, "").str.strip().str.lower()
+    if key == "project_type":
+        codes = {v: resolve_type(v) or v for v in pd.unique(text)}
+        return text.map(codes)
+    if key == "nmp":
+        return text.isin(_TRUE).astype(str)
+    if key == "land_use":
+        return text.replace({"": "occupy", "nan": "occupy", "占用": "occupy", "穿越": "cross", "跨越": "cross"})
+    return pd.to_numeric(text, errors="coerce").fillna(0.0).astype(str)
+
+
+def _check_decisive(df: pd.DataFrame, path, rows) -> None:
+    """Refuse two columns for one verdict-changing attribute (``type`` and ``项目类型``) that differ in a row."""
+    for key, what in _DECISIVE.items():
+        cols = [c for c in _ALIASES[key] if c in df.columns]
+        if len(cols) < 2:
+            continue
+        texts = [_canon(key, df[c]) for c in cols]
+        for other, text in zip(cols[1:], texts[1:]):
+            differ = (texts[0] != text).to_numpy()
+            if differ.any():
+                i = int(np.flatnonzero(differ)[0])
+                raise SiteInputError(
+                    f"columns {cols[0]} and {other} both give {what} and differ ({df[cols[0]].iloc[i]!r} and "
+                    f"{df[other].iloc[i]!r}); ecozone will not guess which one is meant", path=path, row=int(rows[i]),
+                    hint="keep one of them (delete or rename the other) and check again")
 
 
 def _row(i: int) -> int:
@@ -69,10 +102,15 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
     row_offset : added to the 0-based index to name rows in messages (1 for data
         files, 2 for CSV with a header line).
 
+    Sites without an id (no id column, or a blank cell) are numbered 1, 2, ...
+    in file order; messages keep naming the file's rows (for CSV, the line).
+
     Raises
     ------
     SiteInputError
-        On a missing CRS, empty or out-of-range geometry, unknown type, duplicate id.
+        On a missing CRS, empty or out-of-range geometry, unknown type, duplicate
+        id, or two columns for an attribute that changes the verdict (``type``
+        and ``项目类型``, ``nmp`` and ``国家重大项目``...) that differ in a row.
     """
     where = {"path": path}
     if gdf.crs is None:
@@ -150,15 +188,18 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
         ids_preview = invalid
     out = gpd.GeoDataFrame(geometry=geoms, crs=gdf.crs)
     gdf = _sanitize_text(gdf, path)
+    _check_decisive(gdf, path, rows)
 
+    # sites without an id are numbered 1, 2, ... in file order (messages keep naming the file's rows)
+    number = pd.Series(np.arange(1, len(gdf) + 1).astype(str))
     id_col = _find(gdf, "site_id")
     if id_col:
-        ids = gdf[id_col].astype(str).fillna("").str.strip()
+        ids = gdf[id_col].astype(str).fillna("").str.strip().reset_index(drop=True)
         blank = ids.isna() | ids.isin(["", "nan", "None", "<NA>"])
         if blank.any():
-            ids = ids.where(~blank, pd.Series(rows, index=ids.index).astype(str))
+            ids = ids.where(~blank, number)
     else:
-        ids = pd.Series(rows.astype(str))
+        ids = number
     if not ids.is_unique:
         dup = ids.duplicated(keep="first")
         second = int(np.flatnonzero(dup.to_numpy())[0])
@@ -217,11 +258,13 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
     out.insert(5, "radius_m", radius)
     kind = np.select([np.isin(gtypes, [0, 4]), np.isin(gtypes, [1, 5])], [0, 1], 2)
     out.insert(6, "kind", pd.Categorical.from_codes(kind, categories=pd.Index(["point", "line", "parcel"], dtype="str")))
-    # keep the other attributes (not clashing with ours)
+    # keep the other attributes (not clashing with ours), added at once: linear in the number of columns
     used = {c for c in (id_col, name_col, type_col, nmp_col, lu_col, r_col) if c}
-    for col in gdf.columns:
-        if col != gdf.geometry.name and col not in used and col not in out.columns:
-            out[col] = gdf[col].to_numpy()
+    extra = [c for c in gdf.columns if c != gdf.geometry.name and c not in used and c not in out.columns]
+    if extra:
+        more = pd.DataFrame({c: gdf[c].to_numpy() for c in extra}, index=out.index)
+        out = gpd.GeoDataFrame(pd.concat([pd.DataFrame(out), more], axis=1), geometry=out.geometry.name,
+                               crs=out.crs)
     if zm.any():
         warnings.warn(f"{path or 'sites'}: {zm_what} values ignored (the check is 2D) for site(s) "
                       f"{_preview(out.loc[zm, 'site_id'])}", GeometryRepairedWarning, stacklevel=2)
@@ -366,22 +409,34 @@ def read_sites(source, *, crs=None, project_type=None, **options) -> gpd.GeoData
             crs = to_crs_object(crs)
         except EcozoneError as exc:
             raise SiteInputError(exc.message, path=path, hint=exc.hint) from None
-    cs = options.get("coord_sys")
-    if cs is not None:
-        key = str(cs).strip().lower().replace("-", "").replace("_", "")
-        key = {"gcj": "gcj02", "bd": "bd09", "wgs": "wgs84", "cgcs": "cgcs2000"}.get(key, key)
-        if key not in COORD_SYSTEMS:
-            raise SiteInputError(f"unknown coordinate system {cs!r}", path=path,
-                                 hint="use --coord-sys wgs84, cgcs2000, gcj02 or bd09")
-        options["coord_sys"] = key
+    if options.get("coord_sys") is not None:
+        try:
+            options["coord_sys"] = coord_sys_key(options["coord_sys"])
+        except SiteInputError as exc:
+            raise reraise(exc, path=path) from None
     options = {k: v for k, v in options.items() if v is not None and v is not False}
     reader, row_offset = reader_for(path)
     gdf = reader(path, crs=crs, **options)
     return normalize_sites(gdf, path=path, project_type=project_type, row_offset=row_offset)
 
 
-def sites_from_inline(points=(), wkts=(), *, crs="EPSG:4326", project_type=None, name="") -> gpd.GeoDataFrame:
-    """Sites from ``LON,LAT`` strings and WKT strings (command-line ``--point`` / ``--wkt``)."""
+def sites_from_inline(points=(), wkts=(), *, crs="EPSG:4326", project_type=None, name="",
+                      coord_sys=None) -> gpd.GeoDataFrame:
+    """Sites from ``LON,LAT`` strings and WKT strings (command-line ``--point`` / ``--wkt``).
+
+    Both are longitude/latitude in ``crs``; ``coord_sys`` (``wgs84``,
+    ``cgcs2000``, ``gcj02``, ``bd09``) says which system they were picked in:
+    GCJ-02 (Gaode/Tencent) and BD-09 (Baidu) are converted to WGS84,
+    ``cgcs2000`` means EPSG:4490. A WKT ``LINESTRING`` that ends where it
+    starts is a parcel (an info line says so), as in CSV files.
+    """
+    where = "command line"
+    try:
+        coord_sys = coord_sys_key(coord_sys)
+    except SiteInputError as exc:
+        raise reraise(exc, path=where) from None
+    if coord_sys == "cgcs2000" and str(crs).upper() == "EPSG:4326":
+        crs = "EPSG:4490"
     geoms, labels = [], []
     for p in points:
         try:
@@ -400,5 +455,22 @@ def sites_from_inline(points=(), wkts=(), *, crs="EPSG:4326", project_type=None,
         labels.append("wkt")
     if not geoms:
         raise SiteInputError("no site given", hint="give a sites file, --point or --wkt")
+    geoms = np.array(geoms, dtype=object)
+    geoms, closed, mixed = close_lines(geoms, tol=1e-7)
+    if closed.any():
+        log.info("command line: %d --wkt LINESTRING(s) that end where they start read as parcels (POLYGON)",
+                 int(closed.sum()))
+    if mixed.any():
+        warnings.warn("command line: --wkt MULTILINESTRING with closed and open parts checked as a line; give the "
+                      "closed parts as POLYGON if they are areas", SiteInputWarning, stacklevel=2)
     gdf = gpd.GeoDataFrame({"name": [name or lab for lab in labels]}, geometry=geoms, crs=crs)
-    return normalize_sites(gdf, path="command line", project_type=project_type)
+    if coord_sys is not None:
+        xy = shapely.get_coordinates(geoms)
+        if gdf.crs.is_geographic and len(xy) and ((np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)).any():
+            normalize_sites(gdf, path=where, project_type=project_type)  # says what the numbers look like
+        try:
+            shifted, out_crs = apply_coord_sys(gdf.geometry.values, gdf.crs, coord_sys)
+        except SiteInputError as exc:
+            raise reraise(exc, path=where) from None
+        gdf = gpd.GeoDataFrame({"name": gdf["name"]}, geometry=shifted, crs=out_crs)
+    return normalize_sites(gdf, path=where, project_type=project_type)

@@ -86,11 +86,15 @@ def clean(tmp_path_factory):
 
 
 def test_samples_are_what_make_samples_writes(tmp_path, monkeypatch):
-    """The committed samples match the script (text files byte for byte)."""
+    """The committed samples match the scripts (text files byte for byte).
+
+    The bad corpus is made by make_samples.py and by the ``make(bad_dir)`` of
+    each ``tests/data/bad_*.py`` (hostile files of one reader or theme).
+    """
     monkeypatch.setattr(samples, "SITES", tmp_path / "sites")
     monkeypatch.setattr(samples, "BAD", tmp_path / "bad")
     samples.make_sites()
-    samples.make_bad()
+    samples.make_bad()  # with the make(bad_dir) of each tests/data/bad_*.py
     for folder in ("sites", "bad"):
         made = {p.name for p in (tmp_path / folder).iterdir()}
         committed = {p.name for p in (DATA / folder).iterdir() if p.name != "README.md"}

@@ -13,7 +13,8 @@ with the row (or line) number each feature came from; messages use it.
 
 Every reader raises only :class:`geo.errors.SiteInputError` (tested by fuzzing)
 and warns with :class:`SiteInputWarning` when it read the file on an
-assumption or repaired it.
+assumption or repaired it. Tables (CSV, XLSX) have at most
+:data:`MAX_COLUMNS` columns.
 """
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ from pathlib import Path
 
 from ..errors import SiteInputError
 
-__all__ = ["READERS", "reader_for", "SiteInputWarning"]
+__all__ = ["READERS", "reader_for", "SiteInputWarning", "MAX_COLUMNS"]
+
+#: columns a sites table may have (id, name, type, coordinates and attributes never need more); wider ones are
+#: refused from their header line, before they are parsed
+MAX_COLUMNS = 1_000
 
 
 class SiteInputWarning(UserWarning):

@@ -180,9 +180,32 @@ def _hget(header, *keys):
     return ("", None)
 
 
-def _int_of(text):
-    m = re.search(r"\d+", unicodedata.normalize("NFKC", text or ""))
-    return int(m.group()) if m else None
+def _header_int(text, key: str, path, lineno, hint: str):
+    """A whole number from a header value such as ``41``, ``41带``, ``第41带`` or ``3度带``; None when blank.
+
+    Anything else (a sign, a fraction, two numbers, no digits) is refused: read
+    loosely, ``带号=-41`` would become zone 41 without a word.
+    """
+    raw = unicodedata.normalize("NFKC", text or "").strip()
+    if not raw:
+        return None
+    m = re.fullmatch(r"(?:第\s*)?(\d+)(?:\.0*)?\s*(?:度?\s*带|度|°)?", raw)
+    if not m:
+        raise SiteInputError(f"{key}={text} is not a whole positive number", path=path, row=lineno, hint=hint)
+    return int(m.group(1))
+
+
+def _check_zone(zone, band, zone_text, path, lineno) -> None:
+    """Refuse a 带号 that is no CGCS2000 Gauss-Krüger zone (of the 几度分带 when given)."""
+    if zone is None:
+        return
+    ok = {3: range(25, 46), 6: range(13, 24)}
+    bands = [band] if band in ok else [3, 6]
+    if not any(zone in ok[b] for b in bands):
+        what = f"a {band}-degree" if band in ok else "a"
+        raise SiteInputError(f"带号={zone_text} is not {what} CGCS2000 Gauss-Krüger zone", path=path, row=lineno,
+                             hint="3-degree zones are 25-45 and 6-degree zones 13-23 in China; correct 带号 "
+                                  "(or 几度分带) in the file")
 
 
 def _number(text: str, path, lineno: int, what: str) -> float:
@@ -339,11 +362,13 @@ def read_jzd(path, *, crs=None, encoding=None, coord_sys=None, ddd_mmss=False, s
     datum_text, datum_line = _hget(header, "坐标系", "坐标系统", "大地基准")
     zone_text, zone_line = _hget(header, "带号", "投影带号")
     band_text, band_line = _hget(header, "几度分带", "分带", "分带方式")
-    zone = _int_of(zone_text)
-    band = _int_of(band_text)
+    zone = _header_int(zone_text, "带号", path, zone_line, "write the zone number, e.g. 带号=41 (3-degree zones "
+                                                          "25-45, 6-degree zones 13-23)")
+    band = _header_int(band_text, "几度分带", path, band_line, "write 几度分带=3 (or 6)")
     if band is not None and band not in (3, 6):
         raise SiteInputError(f"几度分带={band_text} is neither 3 nor 6", **where, row=band_line,
                              hint="write 几度分带=3 (or 6)")
+    _check_zone(zone, band, zone_text, path, zone_line)
     unit = unit_text.replace(" ", "")
     if unit in ("度分秒", "度.分秒", "ddd.mmss", "dms"):
         ddd_mmss = True

@@ -10,6 +10,23 @@
 * x/y in a CGCS2000 Gauss-Krüger CRS: the zone prefix of 8-digit eastings is
   matched to ``crs`` and survey order (X = north) is detected and swapped with a
   warning.
+* A WKT column wins over lon/lat or x/y columns in the same table (a parcel
+  or line says more than its label point): the point columns then only fill
+  rows whose WKT is blank, and a row whose point lies more than ~100 m
+  (0.001°) outside the convex hull of its WKT geometry is refused, since the
+  two disagree. A WKT ``LINESTRING`` that ends where it starts (within 1 cm)
+  is read as a parcel (``POLYGON``), with an info line: a ring bounds an area,
+  and checked as a line it would miss a zone lying wholly inside it. So is a
+  ``MULTILINESTRING`` whose parts all close; one with closed and open parts
+  stays a line, with a warning. Projected WKT under ``crs`` gets the zone-prefix and
+  survey-order checks of x/y columns; WKT in metres without ``crs`` is refused
+  with the likely EPSG code.
+* Columns are found by name; two columns that could hold the same thing
+  (``lon`` twice, ``lon`` and ``经度``, ``type`` and ``项目类型`` twice) are
+  refused as ambiguous, never picked silently.
+* At most :data:`geo.readers.MAX_COLUMNS` (1,000) columns: a sites table never
+  needs more, and a wider one is refused from its header line before it is
+  parsed. Frames are built whole, so reading is linear in the columns.
 * Large files are read in chunks of ``chunk_rows``: the text is never held
   whole; what stays is one float pair and the attribute strings per row. When
   the estimate for the whole file exceeds the free memory, the reader stops
@@ -17,6 +34,7 @@
 """
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import warnings
@@ -28,9 +46,10 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ..coords import apply_coord_sys, parse_angles, reraise, resolve_projected, shapely_points, shift_hint
+from ..coords import (apply_coord_sys, close_lines, guess_projected_hint, parse_angles, reraise, resolve_projected,
+                      resolve_projected_geoms, shapely_points, shift_hint)
 from ..errors import SiteInputError
-from . import SiteInputWarning
+from . import MAX_COLUMNS, SiteInputWarning
 from .textio import detect_encoding
 
 log = logging.getLogger(__name__)
@@ -48,16 +67,68 @@ _LAT_PARTS = ("lat", "纬度")
 _BYTES_PER_ROW_FIXED = 260  # a shapely point (~240 B) and its float pair, measured (tests/test_readers.py)
 
 
-def _pick(columns, names, given, parts=()):
+_ROLE_TEXT = {"wkt": "the geometry (WKT)", "lon": "the longitude (经度)", "lat": "the latitude (纬度)",
+              "x": "the easting (x)", "y": "the northing (y)"}
+#: tolerance of the check that a row's point columns lie on its WKT geometry: degrees, projected units (m)
+_AGREE_DEG, _AGREE_M = 1e-3, 100.0
+
+
+def _pick(path, columns, names, given, parts=(), role=""):
+    """The column of one role: the name given, else the one exact alias, else the one fuzzy match."""
     if given:
         if given not in columns:
-            raise KeyError(given)
+            raise SiteInputError(f"no column {given!r}", path=path, row=1, hint=f"columns are {', '.join(columns)}")
         return given
-    exact = next((c for c in names if c in columns), None)
+    exact = [c for c in columns if c in names]
+    if len(exact) > 1:
+        raise SiteInputError(f"columns {' and '.join(exact)} {'both' if len(exact) == 2 else 'all'} give "
+                             f"{_ROLE_TEXT.get(role, role)}; ecozone will "
+                             f"not guess which one is meant", path=path, row=1,
+                             hint="keep one of them (delete or rename the others) and check again")
     if exact or not parts:
-        return exact
+        return exact[0] if exact else None
     fuzzy = [c for c in columns if any(p in str(c).lower() for p in parts)]
     return fuzzy[0] if len(fuzzy) == 1 else None
+
+
+def _known_names(given=()) -> set:
+    """Column names a reader or :func:`geo.sites.normalize_sites` acts on."""
+    from ..sites import _ALIASES
+
+    names = set(LON) | set(LAT) | set(XS) | set(YS) | set(WKT) | {g for g in given if g}
+    for aliases in _ALIASES.values():
+        names |= set(aliases)
+    return names
+
+
+def _check_header(path: Path, names, given=()) -> None:
+    """Refuse a header with more than MAX_COLUMNS columns or with a column the reader uses twice."""
+    names = [str(n).strip() for n in names]
+    if len(names) > MAX_COLUMNS:
+        raise SiteInputError(f"the table has {len(names):,} columns; a sites table has at most {MAX_COLUMNS:,}",
+                             path=path, row=1,
+                             hint="keep the id, name, type and coordinate columns (delete the others) and check again")
+    known = _known_names(given)
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name in known and name in seen:
+            raise SiteInputError(f"column {name!r} appears twice (columns {seen[name]} and {i}); ecozone will not "
+                                 f"guess which one is meant", path=path, row=1,
+                                 hint="delete or rename one of them and check again")
+        seen.setdefault(name, i)
+
+
+def _csv_header(path: Path, encoding: str, sep: str):
+    """The fields of the first non-blank record (quoted newlines allowed), or None for a blank file."""
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        try:
+            for row in csv.reader(f, delimiter=sep, skipinitialspace=True):
+                if any(field.strip() for field in row):
+                    return row
+        except csv.Error as exc:
+            raise SiteInputError(f"the header line cannot be read ({exc})", path=path, row=1,
+                                 hint="check the separators and quotes of the first line") from None
+    return None
 
 
 def _sep(path: Path, encoding: str) -> str:
@@ -96,14 +167,18 @@ def _available_memory() -> int | None:
     return max(avail, 0)
 
 
-def _chunks(path: Path, encoding, chunk_rows):
+def _chunks(path: Path, encoding, chunk_rows, given=()):
     if path.suffix.lower() == ".xlsx":
-        yield _read_xlsx(path), "utf-8"
+        yield _read_xlsx(path, given), "utf-8"
         return
     enc = detect_encoding(path, encoding)
+    sep = _sep(path, enc)
+    header = _csv_header(path, enc, sep)
+    if header is not None:
+        _check_header(path, header, given)
     try:
         reader = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False, chunksize=chunk_rows,
-                             sep=_sep(path, enc), skipinitialspace=True, on_bad_lines="error")
+                             sep=sep, skipinitialspace=True, on_bad_lines="error")
         with reader:
             for chunk in reader:
                 yield chunk, enc
@@ -120,19 +195,21 @@ def _chunks(path: Path, encoding, chunk_rows):
                              path=path, hint="check the file") from None
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
+def _read_xlsx(path: Path, given=()) -> pd.DataFrame:
     import pyogrio
 
     try:
         layers = pyogrio.list_layers(path)
         sheets = [str(n) for n in layers[:, 0]]
-        counts = {s: pyogrio.read_info(path, layer=s)["features"] for s in sheets}
-        used = [s for s in sheets if counts[s]]
+        infos = {s: pyogrio.read_info(path, layer=s) for s in sheets}
+        used = [s for s in sheets if infos[s]["features"]]
         if not used:
             raise SiteInputError("the workbook has no rows", path=path, hint="add one row per site below a header")
         if len(used) > 1:
             raise SiteInputError(f"the workbook has {len(used)} sheets with rows ({', '.join(used[:5])})", path=path,
                                  hint="keep the sites on one sheet, or save that sheet as CSV")
+        if len(infos[used[0]]["fields"]) > MAX_COLUMNS:
+            _check_header(path, infos[used[0]]["fields"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             df = pyogrio.read_dataframe(path, layer=used[0], read_geometry=False, HEADERS="FORCE")
@@ -142,14 +219,29 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
             KeyError, IndexError) as exc:
         raise SiteInputError(f"cannot read ({' '.join(str(exc).split())[:160]})", path=path,
                              hint="check the workbook opens in Excel; or save it as CSV") from None
-    out = pd.DataFrame(index=df.index)
-    for col in df.columns:
-        s = df[col]
+    names = [str(c) for c in df.columns]
+    _check_header(path, names, given)
+    columns = {}
+    for i in range(df.shape[1]):  # by position: a repeated name the reader does not use is kept as name.1
+        s = df.iloc[:, i]
         if pd.api.types.is_float_dtype(s):
             text = s.map(lambda v: "" if pd.isna(v) else repr(float(v)))
         else:
             text = s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-        out[str(col)] = text.astype(str)
+        columns[i] = text.astype(str).to_numpy()
+    out = pd.DataFrame(columns, index=df.index)
+    out.columns = _unique(names)
+    return out
+
+
+def _unique(names) -> list[str]:
+    """Names made unique as pandas does for CSV (``name``, ``name.1``...)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        out.append(name if k == 0 else f"{name}.{k}")
     return out
 
 
@@ -173,60 +265,79 @@ def _numbers(df, col, path, start):
 
 def read_table(path: Path, *, crs=None, lon=None, lat=None, x=None, y=None, wkt=None, encoding=None,
                coord_sys=None, ddd_mmss=False, chunk_rows: int = CHUNK_ROWS, **_ignored) -> gpd.GeoDataFrame:
-    """Read sites from CSV or XLSX; lon/lat mean EPSG:4326 (EPSG:4490 with ``coord_sys="cgcs2000"``)."""
+    """Read sites from CSV or XLSX; lon/lat mean EPSG:4326 (EPSG:4490 with ``coord_sys="cgcs2000"``).
+
+    ``lon``, ``lat``, ``x``, ``y``, ``wkt`` name the columns when their names
+    are not the usual ones. With a WKT column and point columns, the WKT is
+    used (see the module docstring). ``coord_sys`` applies to every kind of
+    lon/lat (columns and WKT) and is refused for projected coordinates.
+    """
     path = Path(path)
     user = pyproj.CRS.from_user_input(crs) if crs is not None else None
+    projected_user = user is not None and not user.is_geographic
+    if projected_user and coord_sys is not None:  # a shifted system of lon/lat makes no sense here: say so first
+        try:
+            apply_coord_sys(np.empty(0, dtype=object), user, coord_sys)
+        except SiteInputError as exc:
+            raise reraise(exc, path=path) from None
+    given = (lon, lat, x, y, wkt)
     frames, xs_all, ys_all, wkt_geoms = [], [], [], []
-    mode = None
+    mode = pair = wkt_col = None
+    used: list = []
     start = 0
     cols = None
-    for chunk, _enc in _chunks(path, encoding, chunk_rows):
+    for chunk, _enc in _chunks(path, encoding, chunk_rows, given):
         if cols is None:
             cols = [str(c) for c in chunk.columns]
             chunk.columns = cols
-            try:
-                wkt_col = _pick(cols, WKT, wkt)
-                lon_col, lat_col = _pick(cols, LON, lon, _LON_PARTS), _pick(cols, LAT, lat, _LAT_PARTS)
-                x_col, y_col = _pick(cols, XS, x), _pick(cols, YS, y)
-            except KeyError as exc:
-                raise SiteInputError(f"no column {exc.args[0]!r}", path=path, row=1,
-                                     hint=f"columns are {', '.join(cols)}") from None
+            wkt_col = _pick(path, cols, WKT, wkt, role="wkt")
+            lon_col, lat_col = (_pick(path, cols, LON, lon, _LON_PARTS, "lon"),
+                                _pick(path, cols, LAT, lat, _LAT_PARTS, "lat"))
+            x_col, y_col = _pick(path, cols, XS, x, role="x"), _pick(path, cols, YS, y, role="y")
             if lon_col and lat_col:
-                mode, used = "lonlat", [lon_col, lat_col]
+                pair = ("lonlat", lon_col, lat_col)
             elif x_col and y_col:
-                if user is None:
-                    raise SiteInputError(f"x/y columns ({x_col}, {y_col}) need a CRS", path=path,
-                                         hint="give --crs, e.g. EPSG:4550 for CGCS2000 GK CM 123E")
-                mode, used = "xy", [x_col, y_col]
-            elif wkt_col:
+                pair = ("xy", x_col, y_col)
+            if lon_col and lat_col and x_col and y_col:
+                log.info("%s: both lon/lat (%s, %s) and x/y (%s, %s) columns; the sites are read from %s", path,
+                         lon_col, lat_col, x_col, y_col, f"{wkt_col}" if wkt_col else "lon/lat")
+            if wkt_col:
                 mode, used = "wkt", [wkt_col]
+                if pair and pair[0] == "xy" and user is None:
+                    log.info("%s: sites read from %s (lon/lat); x/y columns %s, %s kept as attributes (no --crs)",
+                             path, wkt_col, pair[1], pair[2])
+                    pair = None
+                if pair:
+                    used += [pair[1], pair[2]]
+                    log.info("%s: sites read from the WKT column %s; columns %s, %s fill rows without WKT and must "
+                             "agree with it", path, wkt_col, pair[1], pair[2])
+            elif pair:
+                mode, used = pair[0], [pair[1], pair[2]]
+                if mode == "xy" and user is None:
+                    raise SiteInputError(f"x/y columns ({pair[1]}, {pair[2]}) need a CRS", path=path,
+                                         hint="give --crs, e.g. EPSG:4550 for CGCS2000 GK CM 123E")
             else:
                 raise SiteInputError("no coordinate columns", path=path, row=1,
                                      hint="give lon,lat (degrees), x,y with --crs, or a wkt column")
-            if mode == "lonlat" and coord_sys is None:
-                hint = shift_hint(lon_col, lat_col, path.name)
+            if coord_sys is None and not projected_user:
+                marks = [c for c in (wkt_col,) if mode == "wkt"] + ([pair[1], pair[2]] if pair else [])
+                hint = shift_hint(*marks, path.name)
                 if hint:
-                    warnings.warn(f"{path}: columns {lon_col}/{lat_col} suggest {hint[1]}; read as WGS84 — give "
+                    said = [m for m in marks if shift_hint(m)]
+                    who = f"column{'s' * int(len(said) > 1)} {'/'.join(said)}" if said else "the file name"
+                    warnings.warn(f"{path}: {who} suggest{'s' * int(len(said) < 2)} {hint[1]}; read as WGS84 — give "
                                   f"--coord-sys {hint[0]} if they are shifted", SiteInputWarning, stacklevel=2)
         else:
             chunk.columns = cols
-        if mode == "lonlat":
-            if user is not None and not user.is_geographic:
-                xs_all.append(_numbers(chunk, used[0], path, start))
-                ys_all.append(_numbers(chunk, used[1], path, start))
+        if pair:
+            if pair[0] == "xy" or projected_user:
+                xs_all.append(_numbers(chunk, pair[1], path, start))
+                ys_all.append(_numbers(chunk, pair[2], path, start))
             else:
-                xs_all.append(_angles(chunk, used[0], "lon", path, start, ddd_mmss))
-                ys_all.append(_angles(chunk, used[1], "lat", path, start, ddd_mmss))
-        elif mode == "xy":
-            xs_all.append(_numbers(chunk, used[0], path, start))
-            ys_all.append(_numbers(chunk, used[1], path, start))
-        else:
-            for i, text in enumerate(chunk[used[0]].astype(str)):
-                try:
-                    wkt_geoms.append(shapely.from_wkt(text) if text.strip() else None)
-                except (shapely.errors.GEOSException, ValueError, TypeError):
-                    raise SiteInputError("not valid WKT", path=path, row=start + i + 2, column=used[0],
-                                         hint="write e.g. POLYGON ((121.8 39.1, ...))") from None
+                xs_all.append(_angles(chunk, pair[1], "lon", path, start, ddd_mmss))
+                ys_all.append(_angles(chunk, pair[2], "lat", path, start, ddd_mmss))
+        if mode == "wkt":
+            wkt_geoms.extend(_wkts(chunk, wkt_col, path, start))
         frames.append(chunk.drop(columns=used))
         if start == 0:
             _check_memory(path, chunk)
@@ -235,14 +346,28 @@ def read_table(path: Path, *, crs=None, lon=None, lat=None, x=None, y=None, wkt=
         raise SiteInputError("no rows", path=path, hint="add one row per site below the header")
     attrs = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
     del frames
+    lonlat_crs = pyproj.CRS.from_epsg(4490 if coord_sys == "cgcs2000" else 4326)
     if mode == "wkt":
         geoms = np.array(wkt_geoms, dtype=object)
-        out_crs = user or pyproj.CRS.from_epsg(4490 if coord_sys == "cgcs2000" else 4326)
+        out_crs = user or lonlat_crs
+        if pair:
+            geoms = _with_points(path, geoms, np.concatenate(xs_all), np.concatenate(ys_all), pair, user, lonlat_crs)
+        if projected_user:
+            try:
+                geoms, res = resolve_projected_geoms(geoms, crs=user, order_hint="WKT x,y")
+            except SiteInputError as exc:
+                raise reraise(exc, path=path, row_of=lambda r: r + 2, column=wkt_col) from None
+            for note in res.notes:
+                warnings.warn(f"{path}: {note}", SiteInputWarning, stacklevel=2)
+            out_crs = res.crs
+        else:
+            _check_degrees(path, geoms, wkt_col)
+        geoms = _close_rings(path, geoms, out_crs)
     else:
         xs = np.concatenate(xs_all)
         ys = np.concatenate(ys_all)
         del xs_all, ys_all
-        if mode == "xy" or (user is not None and not user.is_geographic):
+        if mode == "xy" or projected_user:
             try:
                 res = resolve_projected(xs, ys, crs=user, order_hint=f"{used[0]},{used[1]}")
             except SiteInputError as exc:
@@ -251,7 +376,7 @@ def read_table(path: Path, *, crs=None, lon=None, lat=None, x=None, y=None, wkt=
                 warnings.warn(f"{path}: {note}", SiteInputWarning, stacklevel=2)
             xs, ys, out_crs = res.east, res.north, res.crs
         else:
-            out_crs = user or pyproj.CRS.from_epsg(4490 if coord_sys == "cgcs2000" else 4326)
+            out_crs = user or lonlat_crs
         geoms = shapely_points(xs, ys)
     if coord_sys is not None:
         try:
@@ -259,6 +384,81 @@ def read_table(path: Path, *, crs=None, lon=None, lat=None, x=None, y=None, wkt=
         except SiteInputError as exc:
             raise reraise(exc, path=path) from None
     return gpd.GeoDataFrame(attrs, geometry=geoms, crs=out_crs)
+
+
+def _wkts(chunk, col, path, start) -> list:
+    out = []
+    for i, text in enumerate(chunk[col].astype(str)):
+        try:
+            out.append(shapely.from_wkt(text) if text.strip() else None)
+        except (shapely.errors.GEOSException, ValueError, TypeError):
+            raise SiteInputError("not valid WKT", path=path, row=start + i + 2, column=col,
+                                 hint="write e.g. POLYGON ((121.8 39.1, ...))") from None
+    return out
+
+
+def _with_points(path, geoms, px, py, pair, user, lonlat_crs):
+    """WKT geometries, with the point columns filling blank rows and checked against the others."""
+    kind, c1, c2 = pair
+    finite = np.isfinite(px) & np.isfinite(py)
+    if kind == "lonlat" and user is not None and not user.is_geographic and finite.any() and \
+            (np.abs(px[finite]) <= 180).all() and (np.abs(py[finite]) <= 90).all():
+        # degrees beside projected WKT (a label point in lon/lat): compare in the WKT's CRS
+        to_user = pyproj.Transformer.from_crs(lonlat_crs, user, always_xy=True)
+        px, py = to_user.transform(px, py)
+    points = shapely_points(px, py)
+    blank = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    fill = blank & finite
+    if fill.any():
+        geoms = geoms.copy()
+        geoms[fill] = points[fill]
+        log.info("%s: %d row(s) without WKT read from %s, %s", path, int(fill.sum()), c1, c2)
+    both = ~blank & finite
+    if both.any():
+        tol = _AGREE_DEG if user is None or user.is_geographic else _AGREE_M
+        with np.errstate(invalid="ignore"):
+            far = shapely.distance(points[both], shapely.convex_hull(geoms[both])) > tol
+        if far.any():
+            i = int(np.flatnonzero(both)[np.flatnonzero(far)[0]])
+            unit = "0.001°" if tol == _AGREE_DEG else f"{tol:g} m"
+            raise SiteInputError(f"{c1}/{c2} ({points[i].x:.6g}, {points[i].y:.6g}) lie more than {unit} outside the "
+                                 f"WKT geometry of the same row ({int(far.sum())} such row{'s' * int(far.sum() > 1)}); "
+                                 f"the columns disagree",
+                                 path=path, row=i + 2,
+                                 hint=f"delete the {c1}/{c2} columns or the WKT column, whichever is wrong, and "
+                                      f"check again")
+    return geoms
+
+
+def _check_degrees(path, geoms, col) -> None:
+    """Refuse WKT read as lon/lat whose numbers are not degrees, with the likely --crs."""
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        return
+    counts = shapely.get_num_coordinates(geoms[present])
+    xy = shapely.get_coordinates(geoms[present])
+    bad = (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 180)  # metres; other slips are left to normalize_sites
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        i = int(np.flatnonzero(present)[np.repeat(np.arange(len(counts)), counts)[k]])
+        x, y = xy[k]
+        raise SiteInputError(f"WKT ({x:.3f}, {y:.3f}) is not a longitude/latitude", path=path, row=i + 2, column=col,
+                             hint=guess_projected_hint(float(x), float(y), as_xy=False))
+
+
+def _close_rings(path, geoms, crs):
+    """Closed WKT lines as parcels (info line), lines with closed and open parts kept with a warning."""
+    tol = 1e-7 if crs is None or crs.is_geographic else 0.01
+    geoms, closed, mixed = close_lines(geoms, tol=tol)
+    if closed.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(closed)[:10])
+        log.info("%s: %d LINESTRING(s) that end where they start read as parcels (POLYGON), rows %s%s", path,
+                 int(closed.sum()), rows, " ..." if closed.sum() > 10 else "")
+    if mixed.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(mixed)[:10])
+        warnings.warn(f"{path}: row(s) {rows}: MULTILINESTRING with closed and open parts checked as a line; "
+                      f"give the closed parts as POLYGON if they are areas", SiteInputWarning, stacklevel=3)
+    return geoms
 
 
 def _check_memory(path: Path, chunk: pd.DataFrame) -> None:

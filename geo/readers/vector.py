@@ -7,7 +7,9 @@ What this adds to GDAL, because each one has given wrong verdicts silently:
   instead of as Latin-1;
 * a zip is opened in place, never extracted; names that climb out of it
   (``../``, absolute paths) or a size that explodes are refused;
-* a GeoPackage with several layers needs ``layer``; a KML's folders are all read;
+* a GeoPackage with several layers needs ``layer`` (in a zip too: ``layer``
+  names a dataset of the zip or, when the zip holds one dataset, a layer in
+  it); a KML's folders are all read;
 * KML from 奥维 (Ovital ≥ 9.3 writes GCJ-02) gives a warning unless
   ``coord_sys`` says what it is; ``.ovkml``/``.ovkmz`` are GCJ-02 unless told otherwise.
 """
@@ -110,17 +112,23 @@ def _check_zip(path: Path, layer):
     names = [i.filename for i in infos if not i.is_dir() and not PurePosixPath(i.filename).name.startswith((".", "__MACOSX"))
              and "__MACOSX" not in i.filename]
     data = [n for n in names if PurePosixPath(n).suffix.lower() in _DATASETS]
+    if not data:
+        raise SiteInputError("the zip holds no site data (.shp, .gpkg, .geojson, .kml, .fgb)", path=path,
+                             hint="zip the shapefile parts (.shp .shx .dbf .prj) together")
+    inner_layer = None
     if layer:
         pick = [n for n in data if PurePosixPath(n).stem == layer or n == layer]
         if pick:
             data = pick
-    if not data:
-        raise SiteInputError("the zip holds no site data (.shp, .gpkg, .geojson, .kml, .fgb)", path=path,
-                             hint="zip the shapefile parts (.shp .shx .dbf .prj) together")
+        elif len(data) == 1:  # a layer of the one dataset (a GeoPackage with several)
+            inner_layer = layer
+        else:
+            raise SiteInputError(f"no dataset {layer!r} in the zip", path=path,
+                                 hint=f"give --layer with one of {', '.join(data[:5])}")
     if len(data) > 1:
         raise SiteInputError(f"the zip holds {len(data)} datasets ({', '.join(data[:5])})", path=path,
                              hint="give --layer with the one to read")
-    return data[0], names
+    return data[0], names, inner_layer
 
 
 def _zip_read(path: Path, name: str, limit: int) -> bytes:
@@ -195,11 +203,17 @@ def read_vector(path: Path, *, crs=None, layer=None, encoding=None, coord_sys=No
         return _finish(gdf, path, crs=crs, coord_sys=coord_sys)
     src = str(path)
     if ext == ".zip":
-        inner, names = _check_zip(path, layer)
+        named = layer
+        inner, names, layer = _check_zip(path, layer)  # layer: one inside the dataset, or None
         src = f"/vsizip/{path}/{inner}"
         if inner.lower().endswith(".shp"):
             kwargs.update(_shapefile_options(path, crs, encoding, inner, names))
-        layer = None  # it named the dataset inside the zip
+        if layer is None and named:  # it named the dataset; also a layer of that name inside it, if there is one
+            try:
+                inner_names = [str(n) for n in pyogrio.list_layers(src)[:, 0]]
+            except (pyogrio.errors.DataSourceError, OSError, ValueError, RuntimeError, UnicodeError) as exc:
+                raise _cannot(path, exc) from None
+            layer = named if len(inner_names) > 1 and named in inner_names else None
     elif ext == ".shp":
         kwargs.update(_shapefile_options(path, crs, encoding))
     try:
