@@ -17,7 +17,12 @@ format      output  what it carries
 
 Every export is written beside its target first (a hidden temporary file or
 folder) and moved into place only when complete, so a failure leaves nothing
-half-written; an existing output is replaced only with ``overwrite=True``.
+half-written; an existing output is replaced only with ``overwrite=True``. A
+failed write (a full disk, a quota, a folder that cannot be written) is one
+:class:`~geo.errors.ExportError` naming the output. Writers whose library can
+end a file short without an error on a full disk (GDAL's GeoJSON, FlatGeobuf
+and GTiff) write into memory and the finished bytes are written by Python,
+which reports it.
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ from . import __version__
 from .crs import auto_gk3_crs, to_crs_object
 from .errors import CRSError, EcozoneError, ExportError
 from .export_shp import read_shapefile_zip, shapefile_field_names
+from .results import WRITE_ERRORS, make_parents, remove_folders, write_failed, write_in_memory
 
 log = logging.getLogger(__name__)
 
@@ -177,20 +183,6 @@ def _token() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def _make_parents(folder: Path) -> list[Path]:
-    """Create missing parent folders; return the ones created (outermost first)."""
-    missing = []
-    p = folder
-    while not p.exists():
-        missing.append(p)
-        if p.parent == p:
-            break
-        p = p.parent
-    for d in reversed(missing):
-        d.mkdir()
-    return list(reversed(missing))
-
-
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -278,8 +270,9 @@ def export_layers(ls, fmt: str, out, *, crs=None, layers=None, encoding: str | N
     Raises
     ------
     ExportError
-        On a bad option, an existing output without ``overwrite`` or a failed write; a
-        failure leaves neither a partial output nor a temporary file.
+        On a bad option, an existing output without ``overwrite`` or a failed write (a
+        full disk…: one line naming ``out``); a failure leaves neither a partial output
+        nor a temporary file.
     CRSError, LayerSetError, RuleError
         On an unsuitable CRS, an unknown layer, or (``verdict_for``) a missing rule table.
     """
@@ -297,25 +290,25 @@ def export_layers(ls, fmt: str, out, *, crs=None, layers=None, encoding: str | N
     _check_target(fmt, out, planned, overwrite)
 
     started = time.perf_counter()
-    created = _make_parents(out.parent)
     token = _token()
     if FORMATS[fmt][0] == "file":
         staged = out.parent / f".{out.stem}.ecozone-tmp-{token}{out.suffix or FORMATS[fmt][1]}"
     else:
         staged = out.parent / f".{out.name}.ecozone-tmp-{token}"
-        staged.mkdir()
+    created = []
     try:
+        created = make_parents(out.parent)
+        if FORMATS[fmt][0] == "folder":
+            staged.mkdir()
         WRITERS[fmt](ls, ids, staged, target_crs, **opts)
         _commit(fmt, out, staged, planned)
     except BaseException as exc:
         _remove(staged)
-        for d in reversed(created):
-            try:
-                d.rmdir()
-            except OSError:
-                pass
+        remove_folders(created)
         if isinstance(exc, (EcozoneError, KeyboardInterrupt, SystemExit)):
             raise
+        if isinstance(exc, WRITE_ERRORS):
+            raise write_failed(exc, out) from exc
         if isinstance(exc, Exception):
             raise ExportError(f"{fmt} export failed ({type(exc).__name__}: {' '.join(str(exc).split())})",
                               path=out) from exc
@@ -449,20 +442,19 @@ def _write_gpkg(ls, ids, path: Path, crs):
 def _write_geojson(ls, ids, folder: Path, crs):
     for lid in ids:
         spec = ls.specs[lid]
-        pyogrio.write_dataframe(_rounded(_frame(ls, lid, crs)), folder / f"{lid}.geojson", driver="GeoJSON",
-                                promote_to_multi=spec.geometry != "point",
-                                layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 7, "WRITE_NAME": "NO",
-                                               "AUTODETECT_JSON_STRINGS": "NO"})
+        write_in_memory(_rounded(_frame(ls, lid, crs)), folder / f"{lid}.geojson", driver="GeoJSON", layer=lid,
+                        promote_to_multi=spec.geometry != "point",
+                        layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 7, "WRITE_NAME": "NO",
+                                       "AUTODETECT_JSON_STRINGS": "NO"})
 
 
 def _write_fgb(ls, ids, folder: Path, crs):
     for lid in ids:
         spec = ls.specs[lid]
-        pyogrio.write_dataframe(_frame(ls, lid, crs), folder / f"{lid}.fgb", driver="FlatGeobuf",
-                                promote_to_multi=spec.geometry != "point",
-                                geometry_type=GEOMETRY_TYPES[spec.geometry],
-                                layer_options={"SPATIAL_INDEX": "YES", "TITLE": f"{spec.title_zh} {spec.title_en}",
-                                               "DESCRIPTION": spec.clause})
+        write_in_memory(_frame(ls, lid, crs), folder / f"{lid}.fgb", driver="FlatGeobuf", layer=lid,
+                        promote_to_multi=spec.geometry != "point", geometry_type=GEOMETRY_TYPES[spec.geometry],
+                        layer_options={"SPATIAL_INDEX": "YES", "TITLE": f"{spec.title_zh} {spec.title_en}",
+                                       "DESCRIPTION": spec.clause})
 
 
 def _write_parquet(ls, ids, folder: Path, crs):

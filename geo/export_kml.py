@@ -4,9 +4,16 @@ Each placemark carries its Chinese name, a plain-text description (English name,
 zone's control requirement with its verdict and citation when the layer set has a rule
 table, the plan clause) and every attribute as typed ``SchemaData``, which GDAL's LIBKML
 driver reads back as fields. Coordinates have 7 decimals (about 1 cm).
+
+Text is never live markup. Google Earth and 奥维 show names, descriptions and extended data
+as HTML even when the XML escapes them, so every text taken from the layer set is
+HTML-escaped (``&``, ``<``, ``>``) before it becomes XML text: ``<script>`` reaches the
+client as ``&lt;script&gt;`` and is shown, not run. Readers that take the text literally
+(GDAL, QGIS) see the escaped form; ``html.unescape`` gives the value back.
 """
 from __future__ import annotations
 
+import html
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -22,7 +29,7 @@ from .text import VERDICTS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["write_kml", "kml_document", "kml_color", "placemark_description"]
+__all__ = ["write_kml", "kml_document", "kml_color", "placemark_description", "plain"]
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 DECIMALS = 7
@@ -42,6 +49,11 @@ def _sub(parent, tag, text=None, **attrib):
     if text is not None:
         el.text = str(text)
     return el
+
+
+def plain(text) -> str:
+    """``text`` as KML clients that render HTML show it literally: ``&``, ``<`` and ``>`` escaped."""
+    return html.escape(str(text), quote=False)
 
 
 def _num(x: float) -> str:
@@ -135,20 +147,21 @@ def kml_document(ls, ids, crs) -> bytes:
     notice = " ".join(x for x in (info.get("notice_zh"), info.get("notice_en")) if x) if ls.illustrative else ""
     root = ET.Element("kml", xmlns=KML_NS)
     doc = _sub(root, "Document", id=f"ecozone-{ls.name}" if _NCNAME.match(f"ecozone-{ls.name}") else "ecozone")
-    _sub(doc, "name", f"{info.get('title_zh', ls.name)} {info.get('title_en', '')}".strip())
+    _sub(doc, "name", plain(f"{info.get('title_zh', ls.name)} {info.get('title_en', '')}".strip()))
     _sub(doc, "open", 1)
-    _sub(doc, "description", "\n".join(x for x in (info.get("notice_zh"), info.get("notice_en"),
-                                                    info.get("plan_zh"), info.get("plan_en")) if x))
+    _sub(doc, "description", plain("\n".join(x for x in (info.get("notice_zh"), info.get("notice_en"),
+                                                          info.get("plan_zh"), info.get("plan_en")) if x)))
     ext = _sub(doc, "ExtendedData")
     for k, v in export_metadata(ls, crs).items():
-        _sub(_sub(ext, "Data", name=k), "value", v)
+        _sub(_sub(ext, "Data", name=k), "value", plain(v))
 
     frames = {lid: _rounded(_frame(ls, lid, crs), DECIMALS) for lid in ids}
     for lid, gdf in frames.items():
         schema = _sub(doc, "Schema", name=lid, id=f"schema-{lid}")
         for col in gdf.columns:
             if col != gdf.geometry.name:
-                _sub(schema, "SimpleField", name=col, type=_field_type(gdf[col]))
+                field = _sub(schema, "SimpleField", name=col, type=_field_type(gdf[col]))
+                _sub(field, "displayName", plain(col))  # what Google Earth shows (as HTML) for the field
     for lid in ids:
         spec = ls.specs[lid]
         opacity = float(spec.style.get("fill_opacity", 0.45))
@@ -167,21 +180,21 @@ def kml_document(ls, ids, crs) -> bytes:
         spec = ls.specs[lid]
         style_of = {c: f"#style-{lid}-{i}" for i, c in enumerate(spec.classes)}
         folder = _sub(doc, "Folder", id=f"folder-{lid}")
-        _sub(folder, "name", f"{spec.title_zh} {spec.title_en}")
-        _sub(folder, "description", f"{spec.clause}\n{lid}")
+        _sub(folder, "name", plain(f"{spec.title_zh} {spec.title_en}"))
+        _sub(folder, "description", plain(f"{spec.clause}\n{lid}"))
         kinds = {c: _field_type(gdf[c]) for c in gdf.columns if c != gdf.geometry.name}
         for row, geom in zip(gdf.drop(columns=gdf.geometry.name).to_dict("records"), gdf.geometry):
             zid = str(row.get("zone_id", ""))
             pm = _sub(folder, "Placemark", id=zid) if _NCNAME.match(zid) else _sub(folder, "Placemark")
-            _sub(pm, "name", row.get("name_zh") or zid)
-            _sub(pm, "description", placemark_description(row, rules, notice))
+            _sub(pm, "name", plain(row.get("name_zh") or zid))
+            _sub(pm, "description", plain(placemark_description(row, rules, notice)))
             if row.get("zone_class") in style_of:
                 _sub(pm, "styleUrl", style_of[row["zone_class"]])
             sd = _sub(_sub(pm, "ExtendedData"), "SchemaData", schemaUrl=f"#schema-{lid}")
             for col, kind in kinds.items():
                 text = _value(row[col], kind)
                 if text is not None:
-                    _sub(sd, "SimpleData", text, name=col)
+                    _sub(sd, "SimpleData", plain(text), name=col)
             if geom is not None and not geom.is_empty:
                 _geometry(pm, shapely.orient_polygons(geom) if "Polygon" in geom.geom_type else geom)
     ET.indent(root, space=" ")

@@ -17,6 +17,9 @@
   takes the rule that reaches it. It assumes a project that occupies land and is not a
   national major project.
 * DEFLATE-compressed, tiled 512², with overviews (nearest, so codes stay codes) and a ``.tfw``.
+* Each GeoTIFF is made in memory (``rasterio.MemoryFile``) and its bytes written by Python: GDAL's
+  GTiff writer can end a file short on a full disk without an error (with several threads or
+  overviews), Python's write reports it. For the same reason the world file is written here.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from .errors import ExportError
 log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_RESOLUTION_M", "raster_options", "raster_grid", "class_codes", "class_raster",
-           "verdict_raster", "write_rasters", "VERDICT_CODES"]
+           "verdict_raster", "write_rasters", "world_file", "VERDICT_CODES"]
 
 DEFAULT_RESOLUTION_M = 10.0
 MAX_PIXELS = 1_500_000_000
@@ -216,31 +219,45 @@ def _rgba(color: str, alpha: int = 255) -> tuple:
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), alpha
 
 
+def world_file(transform) -> str:
+    """The ESRI world file (``.tfw``) of a north-up grid: pixel sizes, rotations, centre of the top-left pixel."""
+    x, y = transform @ (0.5, 0.5)
+    return "".join(f"{v:.10f}\n" for v in (transform.a, transform.d, transform.b, transform.e, x, y))
+
+
 def _write(path, grid, data, *, nodata, colormap, tags, band_tags, description):
+    """Write ``path`` (GeoTIFF made in memory, see the module docstring) and its ``.tfw``."""
+    from pathlib import Path
+
     import rasterio
     from rasterio.crs import CRS
     from rasterio.enums import Resampling
+    from rasterio.io import MemoryFile
 
     code = grid.crs.to_epsg()
     crs = CRS.from_epsg(code) if code else CRS.from_wkt(grid.crs.to_wkt())
     profile = {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "uint8",
                "crs": crs, "transform": grid.transform, "nodata": nodata, "compress": "deflate", "tiled": True,
-               "blockxsize": 512, "blockysize": 512, "tfw": "YES", "num_threads": "ALL_CPUS"}
+               "blockxsize": 512, "blockysize": 512, "num_threads": "ALL_CPUS"}
     factors = []
     f = 2
     while max(grid.width, grid.height) / f >= 256:
         factors.append(f)
         f *= 2
+    path = Path(path)
     with rasterio.Env(COMPRESS_OVERVIEW="DEFLATE", GDAL_TIFF_OVR_BLOCKSIZE="512", GDAL_NUM_THREADS="ALL_CPUS"):
-        with rasterio.open(path, "w", **profile) as dst:
-            dst.write(data, 1)
-            dst.write_colormap(1, colormap)
-            dst.update_tags(**tags)
-            dst.update_tags(1, **band_tags)
-            dst.set_band_description(1, description)
-            if factors:
-                dst.build_overviews(factors, Resampling.nearest)  # class codes: never blend
-                dst.update_tags(ns="rio_overview", resampling="nearest")
+        with MemoryFile(filename=path.name) as mem:
+            with mem.open(**profile) as dst:
+                dst.write(data, 1)
+                dst.write_colormap(1, colormap)
+                dst.update_tags(**tags)
+                dst.update_tags(1, **band_tags)
+                dst.set_band_description(1, description)
+                if factors:
+                    dst.build_overviews(factors, Resampling.nearest)  # class codes: never blend
+                    dst.update_tags(ns="rio_overview", resampling="nearest")
+            path.write_bytes(mem.getbuffer())
+    path.with_suffix(".tfw").write_text(world_file(grid.transform), encoding="ascii")
 
 
 def write_rasters(ls, ids, folder, crs, *, resolution_m: float = DEFAULT_RESOLUTION_M, verdict_for=None) -> None:

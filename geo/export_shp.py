@@ -10,8 +10,10 @@ A zip ``<layer>.zip`` holds ``<layer>.shp/.shx/.dbf/.prj/.cpg`` and:
   characters), characters the encoding lacks (written as ``?``), trailing blanks (DBF
   pads with blanks, so readers strip them).
 
-:func:`read_shapefile_zip` applies both and gives back the layer as exported. What a DBF
-cannot carry at all: the difference between empty and missing text, and reals below
+Both CSVs guard their text against spreadsheet formulas as the check results do (a
+leading ``'``, see :func:`geo.results.spreadsheet_safe`). :func:`read_shapefile_zip` takes
+the guard off, applies both and gives back the layer as exported. What a DBF cannot carry
+at all: the difference between empty and missing text, and reals below
 1e-15 (written as 0; reals keep 15 significant digits).
 """
 from __future__ import annotations
@@ -25,7 +27,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import pyogrio
+
+from .results import spreadsheet_safe
 
 __all__ = ["SHP_ENCODINGS", "shapefile_field_names", "write_shapefiles", "read_shapefile_zip"]
 
@@ -55,17 +60,18 @@ def shapefile_field_names(columns, encoding: str = "gbk") -> dict:
 
     Returns ``{full name: shapefile name}``. A name cut to a duplicate gets ``_1``, ``_2``…
     (DBF names compare case-insensitively). With GBK a Chinese name keeps 5 characters, with
-    UTF-8 only 3.
+    UTF-8 only 3. Blanks at the end of a cut name are dropped (a DBF pads names with them,
+    so GDAL would rename the field and the mapping would miss it).
     """
     codec = SHP_ENCODINGS[encoding][1]
     out, used = {}, set()
     for col in columns:
         base = _encodable(str(col), codec).replace("?", "_") or "field"
-        name = _cut(base, DBF_NAME_BYTES, codec)
+        name = _cut(base, DBF_NAME_BYTES, codec).rstrip() or "field"
         k = 1
         while name.upper() in used:
             suffix = f"_{k}"
-            name = _cut(base, DBF_NAME_BYTES - len(suffix), codec) + suffix
+            name = _cut(base, DBF_NAME_BYTES - len(suffix), codec).rstrip() + suffix
             k += 1
         used.add(name.upper())
         out[col] = name
@@ -73,11 +79,22 @@ def shapefile_field_names(columns, encoding: str = "gbk") -> dict:
 
 
 def _csv_bytes(rows: list, header: list) -> bytes:
+    """A small CSV (UTF-8 with BOM, CRLF) whose text cells are guarded against formulas."""
+    def column(values):
+        numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        return pa.array(values if numbers else [None if v is None else str(v) for v in values])
+
+    table = spreadsheet_safe(pa.table({name: column([r[i] for r in rows]) for i, name in enumerate(header)}))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(header)
-    w.writerows(rows)
+    w.writerows(zip(*(table.column(name).to_pylist() for name in header)))
     return buf.getvalue().encode("utf-8-sig")  # a BOM so Excel reads the Chinese right
+
+
+def _unguarded(rows: list) -> list:
+    """CSV rows with the formula guard of :func:`_csv_bytes` taken off (one leading ``'``)."""
+    return [{k: v[1:] if v.startswith("'") else v for k, v in row.items()} for row in rows]
 
 
 def write_shapefiles(ls, ids, folder: Path, crs, *, encoding: str = "gbk") -> None:
@@ -138,8 +155,8 @@ def read_shapefile_zip(path) -> gpd.GeoDataFrame:
     gdf = pyogrio.read_dataframe(f"/vsizip/{path.resolve()}/{stem}.shp")
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
-        fields = list(csv.DictReader(io.StringIO(zf.read(f"{stem}.fields.csv").decode("utf-8-sig"))))
-        texts = (list(csv.DictReader(io.StringIO(zf.read(f"{stem}.text.csv").decode("utf-8-sig"))))
+        fields = _unguarded(csv.DictReader(io.StringIO(zf.read(f"{stem}.fields.csv").decode("utf-8-sig"))))
+        texts = (_unguarded(csv.DictReader(io.StringIO(zf.read(f"{stem}.text.csv").decode("utf-8-sig"))))
                  if f"{stem}.text.csv" in names else [])
     gdf = gdf.rename(columns={f["shp_field"]: f["field"] for f in fields})
     for row in texts:

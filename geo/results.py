@@ -1,6 +1,15 @@
-"""Writing check results: site verdicts and per-zone findings, atomically."""
+"""Writing check results: site verdicts and per-zone findings, atomically.
+
+Every output is written beside its target and renamed into place when complete.
+A write that fails (a full disk, a quota, a folder that cannot be written) is
+one :class:`~geo.errors.ExportError` naming the output, and leaves neither the
+output nor a temporary file. CSV cells are guarded against spreadsheet formulas
+(:func:`spreadsheet_safe`).
+"""
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import tempfile
@@ -13,39 +22,105 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyogrio
+import pyogrio.errors
 import pyproj
 import shapely
 
 from . import __version__
-from .errors import ExportError
+from .errors import EcozoneError, ExportError
 from .zones import in_threads
 
-__all__ = ["write_results", "write_detail", "ResultWriter", "Batch", "atomic_path", "RESULT_FORMATS"]
+__all__ = ["write_results", "write_detail", "ResultWriter", "Batch", "atomic_path", "RESULT_FORMATS",
+           "spreadsheet_safe", "FORMULA_CHARS", "write_failed", "WRITE_ERRORS", "write_in_memory"]
 
 RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg")
+
+#: what a failed write raises: the system refusing bytes (a full disk, a quota, a file-size limit,
+#: a folder that cannot be written), or GDAL failing to add features or to finish the file
+WRITE_ERRORS = (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.FeatureError)
+_NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+_NOT_ALLOWED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def write_failed(exc: BaseException, target) -> ExportError:
+    """The one-line error for a write of ``target`` that failed with ``exc`` (one of :data:`WRITE_ERRORS`)."""
+    code = getattr(exc, "errno", None)
+    detail = os.strerror(code) if isinstance(code, int) and code > 0 else (" ".join(str(exc).split()) or "no detail")
+    if len(detail) > 160:  # GDAL may quote the SQL it failed on
+        detail = detail[:159] + "…"
+    if code in _NOT_ALLOWED:
+        hint = "choose a folder you can write to"
+    elif code in _NO_ROOM:
+        hint = "free space on that disk or choose another folder"
+    elif isinstance(exc, OSError):
+        hint = "check the disk or choose another folder"
+    else:  # GDAL says only that it could not write
+        hint = "if the disk is full, free space on it or choose another folder"
+    return ExportError(f"could not be written ({type(exc).__name__}: {detail}); nothing was written",
+                       path=target, hint=hint)
+
+
+def _discard(path) -> None:
+    """Remove a temporary file and the journal files SQLite (GeoPackage) may have left beside it."""
+    for p in (str(path), *(f"{path}{s}" for s in ("-journal", "-wal", "-shm"))):
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
+
+
+def make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the ones created (outermost first)."""
+    missing = []
+    p = Path(folder)
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(exist_ok=True)
+    return list(reversed(missing))
+
+
+def remove_folders(created) -> None:
+    """Remove folders :func:`make_parents` created, innermost first, where still empty."""
+    for d in reversed(created):
+        try:
+            d.rmdir()
+        except OSError:
+            pass
 
 
 @contextmanager
 def atomic_path(target, *, overwrite: bool = True):
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
 
-    On any failure the temporary file is removed and ``target`` is left as it was.
+    On any failure the temporary file (and folders made for it) are removed and
+    ``target`` is left as it was; a failed write (:data:`WRITE_ERRORS`) becomes
+    one :class:`ExportError` naming ``target`` (:func:`write_failed`).
     """
     target = Path(target)
     if target.exists() and not overwrite:
         raise ExportError("output exists", path=target, hint="give --overwrite to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp)
+    tmp, created = None, []
     try:
+        created = make_parents(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+        os.unlink(tmp)
         yield Path(tmp)
         os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    except BaseException as exc:
+        if tmp is not None:
+            _discard(tmp)
+        remove_folders(created)
+        if isinstance(exc, WRITE_ERRORS) and not isinstance(exc, EcozoneError):
+            raise write_failed(exc, target) from exc
+        raise
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -79,41 +154,66 @@ def write_results(result, out, *, overwrite: bool = True, name: str | None = Non
     """Write site-level results; the format follows the extension (.csv, .json, .geojson, .gpkg).
 
     CSV is UTF-8 with a BOM (opens in Excel with Chinese intact) and gives each
-    site's representative lon/lat; GeoJSON is RFC 7946 (WGS84), its collection
-    named ``name`` (default the file's stem); GeoPackage holds ``sites`` and
-    ``findings``; JSON nests each site's findings.
+    site's representative lon/lat; its text cells are guarded against
+    spreadsheet formulas: a text that starts with ``=``, ``+``, ``-``, ``@``, a
+    tab, a carriage return or ``'`` gets a leading ``'``, so Excel and WPS show
+    it as text (see :func:`spreadsheet_safe`; numbers stay numbers). GeoJSON is
+    RFC 7946 (WGS84), its collection named ``name`` (default the file's stem);
+    GeoPackage holds ``sites`` and ``findings``; JSON nests each site's findings.
+
+    Raises
+    ------
+    ExportError
+        On an unknown extension, an existing ``out`` without ``overwrite``, or a
+        failed write (a full disk…); nothing is left behind then.
     """
     out = Path(out)
     ext = out.suffix.lower()
     if ext not in RESULT_FORMATS:
         raise ExportError(f"unknown output format {ext!r}", path=out, hint=f"use one of {', '.join(RESULT_FORMATS)}")
-    ls = result.layerset
     with atomic_path(out, overwrite=overwrite) as tmp:
-        if ext == ".csv":
-            with open(tmp, "wb") as fh:
-                fh.write(BOM)
-                write_csv(_site_table(result), fh, header=True)
-        elif ext == ".geojson":
-            gdf = result.sites.to_crs(4326)
-            pyogrio.write_dataframe(gdf, tmp, layer=name or out.stem, driver="GeoJSON",
-                                    layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 7})
-        elif ext == ".gpkg":
-            pyogrio.write_dataframe(result.sites, tmp, layer="sites", promote_to_multi=False)
-            pyogrio.write_dataframe(_plain(result.detail), tmp, layer="findings")
-        else:
-            table = _site_table(result)
-            detail = _plain(result.detail)
-            by_site = {k: g.drop(columns="site_id").to_dict("records") for k, g in detail.groupby("site_id", sort=False)}
-            doc = {
-                "ecozone_version": __version__,
-                "layerset": {"name": ls.name, "title_zh": ls.info["title_zh"], "title_en": ls.info["title_en"],
-                             "status": ls.info.get("status"), "build_date": ls.meta.get("build_date"),
-                             "content_hash": ls.meta.get("content_hash")},
-                "counts": result.counts(),
-                "sites": [dict(rec, findings=by_site.get(rec["site_id"], [])) for rec in table.to_dict("records")],
-            }
-            tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=_json_default), encoding="utf-8")
+        _write_results(result, tmp, ext, name or out.stem)
     return out
+
+
+def _write_results(result, path: Path, ext: str, name: str) -> None:
+    """Write ``result`` to ``path`` as ``ext`` (the body of :func:`write_results`)."""
+    if ext == ".csv":
+        with open(path, "wb") as fh:
+            fh.write(BOM)
+            write_csv(_site_table(result), fh, header=True)
+    elif ext == ".geojson":
+        write_in_memory(result.sites.to_crs(4326), path, layer=name, driver="GeoJSON",
+                        layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 7})
+    elif ext == ".gpkg":
+        pyogrio.write_dataframe(result.sites, path, layer="sites", promote_to_multi=False)
+        pyogrio.write_dataframe(_plain(result.detail), path, layer="findings")
+    else:
+        ls = result.layerset
+        table = _site_table(result)
+        detail = _plain(result.detail)
+        by_site = {k: g.drop(columns="site_id").to_dict("records") for k, g in detail.groupby("site_id", sort=False)}
+        doc = {
+            "ecozone_version": __version__,
+            "layerset": {"name": ls.name, "title_zh": ls.info["title_zh"], "title_en": ls.info["title_en"],
+                         "status": ls.info.get("status"), "build_date": ls.meta.get("build_date"),
+                         "content_hash": ls.meta.get("content_hash")},
+            "counts": result.counts(),
+            "sites": [dict(rec, findings=by_site.get(rec["site_id"], [])) for rec in table.to_dict("records")],
+        }
+        path.write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=_json_default), encoding="utf-8")
+
+
+def write_in_memory(gdf, path, **kwargs) -> None:
+    """Write ``gdf`` with GDAL (``pyogrio.write_dataframe`` keywords) into memory, then to ``path``.
+
+    GDAL's GeoJSON and FlatGeobuf writers can end a file short on a full disk
+    without an error; Python's own write of the finished bytes reports it.
+    """
+    buf = io.BytesIO()
+    pyogrio.write_dataframe(gdf, buf, **kwargs)
+    with open(path, "wb") as fh:
+        fh.write(buf.getbuffer())
 
 
 def _json_default(v):
@@ -125,7 +225,7 @@ def _json_default(v):
 
 
 def write_detail(result, out, *, overwrite: bool = True) -> Path:
-    """Write one row per (site, zone met) as CSV (UTF-8 with BOM)."""
+    """Write one row per (site, zone met) as CSV (UTF-8 with BOM, text guarded as in :func:`write_results`)."""
     out = Path(out)
     with atomic_path(out, overwrite=overwrite) as tmp:
         with open(tmp, "wb") as fh:
@@ -136,14 +236,55 @@ def write_detail(result, out, *, overwrite: bool = True) -> Path:
 
 BOM = "\ufeff".encode("utf-8")
 
+#: first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection"),
+#: and the quote that guards them
+FORMULA_CHARS = "=+-@\t\r"
+_GUARD = "'"
+_NEEDS_GUARD = "^([" + FORMULA_CHARS.replace("-", "\\-") + _GUARD + "])"
+
+
+def spreadsheet_safe(table: pa.Table) -> pa.Table:
+    """``table`` with every text cell that a spreadsheet would take for a formula made plain text.
+
+    Following OWASP's advice on CSV injection, a text that starts with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``; so does
+    a text that already starts with ``'``, so removing one leading ``'`` always
+    gives the text back. Number, boolean and date columns are left as they are
+    (``-1.5`` stays a number). Vectorised: one Arrow kernel per text column
+    (on the dictionary of a categorical one).
+    """
+    def guard(arr):
+        if pa.types.is_string_view(arr.type):
+            arr = arr.cast(pa.large_string())
+        if not pc.any(pc.match_substring_regex(arr, _NEEDS_GUARD)).as_py():
+            return arr  # the usual case: nothing to guard, nothing copied
+        return pc.replace_substring_regex(arr, pattern=_NEEDS_GUARD, replacement=_GUARD + "\\1")
+
+    columns = []
+    for col in table.columns:
+        t = col.type
+        if pa.types.is_dictionary(t) and _is_text(t.value_type):
+            col = pa.chunked_array([pa.DictionaryArray.from_arrays(c.indices, guard(c.dictionary)) for c in col.chunks],
+                                   type=pa.dictionary(t.index_type, pa.large_string() if pa.types.is_string_view(
+                                       t.value_type) else t.value_type, t.ordered))
+        elif _is_text(t):
+            col = guard(col)
+        columns.append(col)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
 
 def write_csv(df: pd.DataFrame, fh, *, header: bool) -> None:
-    """Append a frame as CSV to a binary file (Arrow's vectorised writer; quotes only where needed)."""
+    """Append a frame as CSV to a binary file (Arrow's vectorised writer; quotes only where needed; text guarded)."""
     _write_table(pa.Table.from_pandas(df, preserve_index=False), fh, header=header)
 
 
 def _write_table(table: pa.Table, sink, *, header: bool) -> None:
-    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+    pacsv.write_csv(spreadsheet_safe(table), sink,
+                    write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
 
 
 @dataclass
@@ -167,7 +308,9 @@ class ResultWriter:
 
     A batch is written by a background thread while the caller checks the
     next one (Arrow and GDAL write without holding the GIL); one batch at a
-    time is in flight, in order.
+    time is in flight, in order. A failed write (a full disk…) is one
+    :class:`ExportError` naming the output (:func:`write_failed`); CSV text is
+    guarded as in :func:`write_results`.
     """
 
     def __init__(self, out, *, detail=None, overwrite: bool = True, keep: bool = False):
@@ -186,12 +329,13 @@ class ResultWriter:
         self.n = 0
         self._tmps: dict = {}
         self._fh: dict = {}
+        self._created: list = []  # folders made for the outputs
         self._pool = None
         self._pending = None
 
     def _tmp(self, target: Path) -> Path:
         if target not in self._tmps:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._created += make_parents(target.parent)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
             os.close(fd)
             os.unlink(tmp)
@@ -208,12 +352,14 @@ class ResultWriter:
     def _write(self, tables: list, sites, findings) -> None:
         """Write one batch (in the background thread)."""
         for target, table in tables:
-            self._append_csv(target, table)
+            with _writing(target):
+                self._append_csv(target, table)
         if sites is not None:
-            tmp = self._tmp(self.out)
-            append = tmp.exists()
-            pyogrio.write_dataframe(sites, tmp, layer="sites", promote_to_multi=False, append=append)
-            pyogrio.write_dataframe(findings, tmp, layer="findings", append=append)
+            with _writing(self.out):
+                tmp = self._tmp(self.out)
+                append = tmp.exists()
+                pyogrio.write_dataframe(sites, tmp, layer="sites", promote_to_multi=False, append=append)
+                pyogrio.write_dataframe(findings, tmp, layer="findings", append=append)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -247,7 +393,8 @@ class ResultWriter:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecozone-writer")
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecozone-writer",
+                                            initializer=_gdal_errors_as_exceptions)
         tables = [(self.out if k == "out" else self.detail, t) for k, t in batch.tables]
         sites, findings = batch.gpkg if batch.gpkg is not None else (None, None)
         self._pending = self._pool.submit(self._write, tables, sites, findings)
@@ -265,19 +412,24 @@ class ResultWriter:
         return concat_results(self.parts) if len(self.parts) > 1 else self.parts[0]
 
     def close(self) -> None:
-        """Finish the files and move them into place."""
+        """Finish the files and move them into place (on a failure, remove them and raise)."""
         try:
             self._stop()
+            for target, fh in list(self._fh.items()):
+                with _writing(target):
+                    fh.close()
+                del self._fh[target]
+            if self.ext in (".json", ".geojson"):
+                with _writing(self.out):
+                    _write_results(self.result(), self._tmp(self.out), self.ext, self.out.stem)
+            for target, tmp in list(self._tmps.items()):
+                with _writing(target):
+                    os.replace(tmp, target)
+                del self._tmps[target]
         except BaseException:
             self.abort()
             raise
-        for fh in self._fh.values():
-            fh.close()
-        if self.ext in (".json", ".geojson"):
-            write_results(self.result(), self._tmp(self.out), name=self.out.stem)
-        for target, tmp in self._tmps.items():
-            os.replace(tmp, target)
-        self._tmps.clear()
+        self._created = []
 
     def abort(self) -> None:
         """Remove every temporary file."""
@@ -286,11 +438,16 @@ class ResultWriter:
         except Exception:  # the error being handled is the one that counts
             pass
         for fh in self._fh.values():
-            fh.close()
+            try:
+                fh.close()
+            except OSError:  # a full disk refusing the last bytes: the file goes anyway
+                pass
+        self._fh.clear()
         for tmp in self._tmps.values():
-            if tmp.exists():
-                tmp.unlink()
+            _discard(tmp)
         self._tmps.clear()
+        remove_folders(self._created)
+        self._created = []
 
     def __enter__(self):
         return self
@@ -301,6 +458,31 @@ class ResultWriter:
         else:
             self.abort()
         return False
+
+
+def _gdal_errors_as_exceptions() -> None:
+    """Give the writer thread pyogrio's GDAL error handler, as its main thread has.
+
+    pyogrio installs the handler at import, for the importing thread only (GDAL's
+    handlers are per thread); elsewhere GDAL prints each failure on stderr before
+    pyogrio raises it, so a full disk would give a screen of SQL instead of one line.
+    """
+    try:
+        from pyogrio._err import _register_error_handler
+    except ImportError:  # a pyogrio without it: the messages are printed, the error is still raised
+        return
+    _register_error_handler()
+
+
+@contextmanager
+def _writing(target):
+    """Turn a failed write into :func:`write_failed`'s error naming ``target``."""
+    try:
+        yield
+    except EcozoneError:
+        raise
+    except WRITE_ERRORS as exc:
+        raise write_failed(exc, target) from exc
 
 
 def concat_results(parts: list):

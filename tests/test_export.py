@@ -7,7 +7,10 @@ documented. Atomic writing, ``--overwrite`` and the CLI's exit codes are tested 
 """
 from __future__ import annotations
 
+import html
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -134,7 +137,7 @@ def read_back(fmt: str, out: Path, ids: list) -> dict:
         src = f"/vsizip/{out.resolve()}/doc.kml" if fmt == "kmz" else out
         frames = {}
         for name, _ in pyogrio.list_layers(src):
-            df = pyogrio.read_dataframe(src, layer=name)
+            df = unescaped(pyogrio.read_dataframe(src, layer=name))
             assert df["id"].tolist() == df["zone_id"].tolist()
             assert df["Name"].tolist() == df["name_zh"].tolist()
             frames[df["layer"].iloc[0]] = df.drop(columns=KML_FIELDS)
@@ -143,6 +146,15 @@ def read_back(fmt: str, out: Path, ids: list) -> dict:
         gdf = read_dxf(out)
         return {lid: part.drop(columns=["cad_layer", "cad_text"]) for lid, part in gdf.groupby("layer")}
     raise AssertionError(fmt)
+
+
+def unescaped(df):
+    """Documented: KML text is HTML-escaped (Google Earth renders it as HTML); ``html.unescape`` gives it back."""
+    df = df.copy()
+    for col in df.columns:
+        if col != df.geometry.name and pd.api.types.is_string_dtype(df[col]):
+            df[col] = df[col].map(lambda v: html.unescape(v) if isinstance(v, str) else v).astype(df[col].dtype)
+    return df
 
 
 ROUND_TRIPS = [
@@ -255,6 +267,30 @@ def test_shapefile_as_documented(ls, outdir, encoding, cpg):
     assert isinstance(ldid, int)
 
 
+def test_shapefile_sidecar_csvs_are_not_formulas(tiny, tmp_path):
+    """The zip's CSVs open in Excel: no cell may start a formula; read_shapefile_zip still gives everything back."""
+    import csv
+    import dataclasses
+
+    from geo.results import FORMULA_CHARS
+
+    zones = tiny.layer("zones").copy()
+    zones["=cmd|' /C calc'!A0"] = ["=" + "水" * 200, "'quoted " + "x" * 300, "-1+2 " + "y" * 300]
+    zones["@note"] = ["+1", "plain", None]
+    awk = dataclasses.replace(tiny, frames={**tiny.frames, "zones": zones}, _measured={})
+    export_layers(awk, "shp", tmp_path / "shp", layers=["zones"])
+    with zipfile.ZipFile(tmp_path / "shp" / "zones.zip") as zf:
+        for name in ("zones.fields.csv", "zones.text.csv"):
+            rows = list(csv.reader(io.StringIO(zf.read(name).decode("utf-8-sig"), newline="")))
+            cells = [c for row in rows[1:] for c in row]
+            assert cells and not [c for c in cells if c and c[0] in FORMULA_CHARS], (name, cells)
+            assert any(c.startswith("'") for c in cells), name
+    got = read_shapefile_zip(tmp_path / "shp" / "zones.zip").sort_values("zone_id").reset_index(drop=True)
+    exp = zones.sort_values("zone_id").reset_index(drop=True)
+    for col in ("=cmd|' /C calc'!A0", "@note"):
+        assert got[col].tolist() == [None if v is None else v for v in exp[col]], col
+
+
 def test_shapefile_in_gk_zone_with_prefix(ls, tmp_path):
     out = tmp_path / "shp"
     export_layers(ls, "shp", out, layers=["eco_cores"], crs="auto-gk-prefix")
@@ -324,6 +360,58 @@ def test_kml_description_with_and_without_rules(tiny, tmp_path):
     with pytest.raises(RuleError):
         export_layers(norules, "tif", tmp_path / "tif", resolution_m=50, verdict_for="T01")
     assert not (tmp_path / "tif").exists()
+
+
+MARKUP = {"a": "<img src=x onerror=alert(1)>", "b": "<script>alert('水')</script>水源地",
+          "c": "敏感区 & <b>粗体</b> &lt;i&gt;"}
+
+
+@pytest.fixture(scope="module")
+def markup(tmp_path_factory):
+    """The tiny set with HTML in zone names, a rule's text and the set's title."""
+    from conftest import make_tiny_layerset
+
+    root = make_tiny_layerset(tmp_path_factory.mktemp("markup"))
+    zones = gpd.read_file(root / "data" / "zones.geojson")
+    zones["name"] = zones["cls"].map(MARKUP)
+    pyogrio.write_dataframe(zones, root / "data" / "zones.geojson", layer_options={"COORDINATE_PRECISION": 10})
+    rules = (root / "rules.csv").read_text(encoding="utf-8").replace("禁止建设,", "<b onmouseover=alert(2)>禁止</b>建设,")
+    (root / "rules.csv").write_text(rules, encoding="utf-8")
+    manifest = (root / "manifest.toml").read_text(encoding="utf-8")
+    (root / "manifest.toml").write_text(manifest.replace('title_zh = "测试图层集"', 'title_zh = "测试<i>图层集</i>"'),
+                                        encoding="utf-8")
+    return read_layerset(root)
+
+
+@pytest.mark.parametrize("fmt", ["kml", "kmz"])
+def test_kml_text_is_never_markup(markup, tmp_path, fmt):
+    """Google Earth and 奥维 render names, descriptions and extended data as HTML: no tag may arrive live."""
+    out = export_layers(markup, fmt, tmp_path / f"m.{fmt}")[0]
+    data = zipfile.ZipFile(out).read("doc.kml") if fmt == "kmz" else out.read_bytes()
+    root = ET.fromstring(data)
+    texts = [el.text for el in root.iter() if el.text and el.tag.split("}")[1] in
+             ("name", "description", "value", "SimpleData", "displayName")]
+    assert texts and not [t for t in texts if "<" in t or ">" in t]  # decoded once (as XML): no tag left
+    shown = [html.unescape(t) for t in texts]  # decoded again, as a client renders it: the text, intact
+    for name in MARKUP.values():
+        assert any(t == name for t in shown), name  # the placemark name (and its SimpleData)
+    assert sum(MARKUP["a"] in t for t in shown) >= 2
+    desc = next(t for t in shown if "管控要求：" in t and "禁建区" in t)
+    assert "管控要求：<b onmouseover=alert(2)>禁止</b>建设（禁止）" in desc and "类别 Class：禁建区" in desc
+    assert any(t.startswith("测试<i>图层集</i>") for t in shown)
+
+
+def test_export_refuses_the_layer_sets_own_build(tiny, tmp_path, runner):
+    """``-o`` on the build of the set being exported would break the set until rebuilt: refused, build intact."""
+    build = Path(tiny.root) / "build" / f"{tiny.name}.gpkg"
+    before = build.read_bytes()
+    r = runner.invoke(cli, ["export", str(tiny.root), "--format", "gpkg", "-o", str(build), "--overwrite"])
+    assert r.exit_code == 2, r.output
+    assert len(r.stderr.strip().splitlines()) == 1 and "layer set" in r.stderr and "Traceback" not in r.stderr
+    assert build.read_bytes() == before
+    assert sorted(p.name for p in build.parent.iterdir() if p.name.startswith(".")) == []  # no temporary file
+    r = runner.invoke(cli, ["export", str(tiny.root), "--format", "geojson", "-o", str(Path(tiny.root) / "out")])
+    assert r.exit_code == 2 and not (Path(tiny.root) / "out").exists()
 
 
 # --------------------------------------------------------------------------- DXF
@@ -418,6 +506,15 @@ def test_tif_default_resolution(ls, tmp_path):
         west, south, east, north = ls.coverage.bounds
         assert r.bounds.left <= west and r.bounds.right >= east and r.bounds.top >= north
         assert r.bounds.left % 10 == 0 and r.bounds.top % 10 == 0
+        transform = r.transform
+    # the world file (written by ecozone, not GDAL) is what GDAL's TFW=YES writes, and GDAL reads it back
+    with rasterio.open(out[0], GEOREF_SOURCES="WORLDFILE") as r:
+        assert r.transform == transform and str(out[1]) in r.files
+    ref = tmp_path / "ref.tif"
+    with rasterio.open(ref, "w", driver="GTiff", width=2, height=2, count=1, dtype="uint8", crs="EPSG:4550",
+                       transform=transform, tfw="YES") as r:
+        r.write(np.zeros((2, 2), "uint8"), 1)
+    assert out[1].read_bytes() == ref.with_suffix(".tfw").read_bytes()
 
 
 def test_verdict_raster_known_answers(tiny, tmp_path):
@@ -610,7 +707,8 @@ def test_cli_help_is_bilingual(runner):
 
 # --------------------------------------------------------------------------- GDAL command-line tools, where installed
 
-@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="ogrinfo not installed (pyogrio's GDAL checks above)")
+@pytest.mark.skipif(shutil.which("ogrinfo") is None and not os.environ.get("CI"),
+                    reason="ogrinfo not installed (make system-deps installs it; CI always runs this)")
 @pytest.mark.parametrize("fmt", ["gpkg", "shp", "geojson", "fgb", "kml", "kmz", "dxf"])
 def test_ogrinfo_opens(ls, outdir, fmt):
     out = exported(ls, outdir, fmt)
@@ -621,7 +719,8 @@ def test_ogrinfo_opens(ls, outdir, fmt):
     assert "Feature Count" in r.stdout
 
 
-@pytest.mark.skipif(shutil.which("gdalinfo") is None, reason="gdalinfo not installed (rasterio's GDAL checks above)")
+@pytest.mark.skipif(shutil.which("gdalinfo") is None and not os.environ.get("CI"),
+                    reason="gdalinfo not installed (make system-deps installs it; CI always runs this)")
 def test_gdalinfo_opens(ls, outdir):
     out = exported(ls, outdir, "tif", resolution_m=100)
     r = subprocess.run(["gdalinfo", str(out / "water_source.tif")], capture_output=True, text=True, timeout=60)

@@ -40,11 +40,13 @@ def command(ctx, layerset, fmt, out, crs, layers, encoding, overwrite, dxf_versi
     ecozone export --format tif -o out/tif --resolution 20 --verdict-for T05
 
     Outputs are written beside the target and moved into place when complete; an existing
-    output is replaced only with --overwrite.
+    output is replaced only with --overwrite; nothing is written inside a layer-set folder.
     """
     from ..export import export_layers
     from ..layerset import read_layerset
+    from ..paths import refuse_clobber
 
+    refuse_clobber({"-o": out}, inputs=[layerset])  # before the layer set is read (and perhaps rebuilt)
     ls = read_layerset(layerset)
     paths = export_layers(ls, fmt.lower(), out, crs=crs, layers=list(layers) or None, encoding=encoding,
                           overwrite=overwrite, dxf_version=dxf_version, resolution_m=resolution_m,
