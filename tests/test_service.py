@@ -4,13 +4,18 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
+import secrets
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
@@ -20,7 +25,8 @@ from shapely.geometry import Point
 from conftest import X0, Y0, make_tiny_layerset
 from geo.cli.check import params_of, run
 from geo.layerset import source_files, source_hash
-from geo.service import _gone, key_path
+from geo.service import (PROOF_HEADER, CheckServer, CheckService, _gone, _mac, _write_key, check_remote, key_path,
+                         service_info)
 
 ROOT = Path(__file__).resolve().parents[1]
 JINPU = str(ROOT / "layers/jinpu")
@@ -34,13 +40,35 @@ def ecozone(*args, cwd=ROOT, env=None):
 
 
 class Service:
-    def __init__(self, layers):
-        self.proc = subprocess.Popen([*ECOZONE, "serve", "--layers", str(layers), "--port", "0"], cwd=ROOT,
+    """``ecozone [OPTS] serve`` in its own process; its log lines are collected as they come."""
+
+    def __init__(self, layers, *opts):
+        self.proc = subprocess.Popen([*ECOZONE, *opts, "serve", "--layers", str(layers), "--port", "0"], cwd=ROOT,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        assert "http://127.0.0.1:" in line, line
+        self.log, self._seen = [], threading.Condition()
+        self._drain = threading.Thread(target=self._read, daemon=True)
+        self._drain.start()
+        line = self.wait_for(r"http://127\.0\.0\.1:\d+", timeout=120)
         self.url = line[line.index("http://"):].split()[0]
         self.port = urlsplit(self.url).port
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self._seen:
+                self.log.append(line)
+                self._seen.notify_all()
+
+    def wait_for(self, pattern, timeout=30):
+        """The first log line matching ``pattern``, waiting for it up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._seen:
+            while True:
+                found = next((x for x in self.log if re.search(pattern, x)), None)
+                if found is not None:
+                    return found
+                left = deadline - time.monotonic()
+                assert left > 0 and self.proc.poll() is None, f"no {pattern!r} in the log:\n{''.join(self.log)}"
+                self._seen.wait(left)
 
     def request(self, method, path, body=None, headers=None):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -53,7 +81,8 @@ class Service:
 
     def stop(self):
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=90)
+        self._drain.join(timeout=10)
         self.proc.stderr.close()
 
 
@@ -125,17 +154,38 @@ def test_no_service_is_a_clear_error(tmp_path):
     assert "Traceback" not in r.stderr and not (tmp_path / "a.csv").exists()
 
 
+def _hello(conn, port, key):
+    """Say hello on ``conn``; check the service's proof with ``key``; the two nonces."""
+    mine = secrets.token_hex(32)
+    conn.request("POST", "/hello", body=json.dumps({"nonce": mine}), headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    answer = json.loads(r.read())
+    assert r.status == 200 and answer["proof"] == _mac(key, "service", port, mine, answer["nonce"])
+    return mine, answer["nonce"]
+
+
 def test_the_service_answers_its_own_account_only(service, tmp_path):
     key = key_path(service.port)
-    assert key.stat().st_mode & 0o077 == 0  # readable by the account that started the service only
+    assert key.stat().st_mode & 0o777 == 0o600  # readable by the account that started the service only
+    secret = key.read_text()
     body = json.dumps({"cwd": str(tmp_path), "params": {"layers_dir": JINPU, "out": "x.csv"}})
-    ok = {"Content-Type": "application/json", "X-Ecozone-Key": key.read_text()}
-    assert service.request("POST", "/check", body, {"Content-Type": "application/json"})[0] == 403  # no key
-    assert service.request("POST", "/check", body, {**ok, "Content-Type": "text/plain"})[0] == 415  # a web page's
-    assert service.request("POST", "/check", body, {**ok, "Host": "evil.example:80"})[0] == 403  # DNS rebinding
+    ok = {"Content-Type": "application/json", PROOF_HEADER: secret}  # the key itself is no proof
+    assert service.request("POST", "/check", body, ok)[0] == 403  # no hello
+    assert service.request("POST", "/hello", body, {**ok, "Content-Type": "text/plain"})[0] == 415  # a web page's
+    assert service.request("POST", "/hello", body, {**ok, "Host": "evil.example:80"})[0] == 403  # DNS rebinding
+    for wrong in ("another key", secret):  # a proof made with another key, or the key sent as it is
+        c = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
+        try:
+            mine, theirs = _hello(c, service.port, secret)
+            proof = _mac(wrong, "client", service.port, mine, theirs, "0" * 64) if wrong != secret else secret
+            c.request("POST", "/check", body=body, headers={"Content-Type": "application/json", PROOF_HEADER: proof})
+            r = c.getresponse()
+            assert r.status == 403 and b"account that started it" in r.read()
+        finally:
+            c.close()
     assert not (tmp_path / "x.csv").exists()
-    status, info = service.request("GET", "/", headers=ok)
-    assert status == 200 and json.loads(info)["layerset"] == "jinpu"
+    info = service_info(service.url)
+    assert info["layerset"] == "jinpu" and info["root"] == JINPU
 
 
 def test_a_stopped_service_leaves_no_key_file():
@@ -213,3 +263,287 @@ def test_the_client_starts_without_the_geometry_libraries():
             "print(sorted(m for m in ('geopandas', 'shapely', 'pandas', 'pyproj', 'numpy') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+# -- another local account: impostors, stalls, bad requests ----------------------------------------------------
+
+def _key_folder(tmp_path) -> tuple:
+    """A key folder of this account for a client told to look there (XDG_RUNTIME_DIR)."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o700)
+    return run_dir, {"XDG_RUNTIME_DIR": str(run_dir)}
+
+
+class Impostor(threading.Thread):
+    """Another account's program listening on a port first; it records every byte a client sends it.
+
+    ``answers`` are the bodies it gives, one per request, the last one again and again.
+    """
+
+    def __init__(self, answers):
+        super().__init__(daemon=True)
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.answers, self.received, self.connections = list(answers), bytearray(), 0
+
+    def run(self):
+        self.sock.settimeout(60)
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        self.connections += 1
+        with conn:
+            conn.settimeout(30)
+            n = 0
+            while chunk := conn.recv(1 << 16):
+                self.received += chunk
+                if self.received.count(b"\r\n\r\n") <= n:
+                    continue
+                n += 1
+                body = json.dumps(self.answers[min(n, len(self.answers)) - 1]).encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(body), body))
+
+    def close(self):
+        self.sock.close()
+        self.join(timeout=30)
+
+
+@pytest.mark.parametrize("answers", [
+    [{"code": 0, "lines": ["ecozone: 已核查 / checked 8 sites against jinpu: 8 allowed"]}],  # as the old service did
+    [{"nonce": "ab" * 32, "proof": "00" * 32}, {"code": 0, "lines": []}],  # a proof made up
+], ids=["answers-ok", "forged-proof"])
+def test_an_impostor_on_the_port_learns_nothing_and_decides_nothing(tmp_path, answers):
+    run_dir, env = _key_folder(tmp_path)
+    impostor = Impostor(answers)
+    impostor.start()
+    key = secrets.token_hex(32)  # the key of this account's service, which the impostor cannot read
+    _write_key(run_dir / "ecozone" / f"serve-{impostor.port}.key", key)
+    work = tmp_path / "project-秘密"
+    work.mkdir()
+    try:
+        r = ecozone("check", DEMO, "--type", "T03", "-o", "verdicts.csv", "--fail-on", "prohibited",
+                    "--service", f"http://127.0.0.1:{impostor.port}", cwd=work, env=env)
+    finally:
+        impostor.close()
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"ecozone: error: what answers at http://127.0.0.1:{impostor.port} is not this "
+                               "account's check service") and len(r.stderr.splitlines()) == 1
+    assert list(work.iterdir()) == []
+    got = bytes(impostor.received)
+    assert impostor.connections == 1 and b"POST /hello" in got  # it was asked to prove itself, and nothing else
+    for secret in (str(work).encode(), "秘密".encode(), b"verdicts", b"demo_sites", b"T03", b"/check", key.encode()):
+        assert secret not in got
+
+
+def test_a_relay_to_the_real_service_is_refused(service, tmp_path):
+    """Another program on another port passing the bytes on: the service's proof names its own port."""
+    run_dir, env = _key_folder(tmp_path)
+    relay = socket.create_server(("127.0.0.1", 0))
+    port = relay.getsockname()[1]
+    _write_key(run_dir / "ecozone" / f"serve-{port}.key", key_path(service.port).read_text())
+
+    def copy(src, dst):
+        try:
+            while chunk := src.recv(1 << 16):
+                dst.sendall(chunk)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def pass_on():
+        conn, _ = relay.accept()
+        with conn, socket.create_connection(("127.0.0.1", service.port), timeout=30) as up:
+            back = threading.Thread(target=copy, args=(up, conn), daemon=True)
+            back.start()
+            copy(conn, up)
+            back.join(timeout=30)
+
+    t = threading.Thread(target=pass_on, daemon=True)
+    t.start()
+    try:
+        r = ecozone("check", DEMO, "-o", tmp_path / "r.csv", "--service", f"http://127.0.0.1:{port}", env=env)
+    finally:
+        relay.close()
+        t.join(timeout=30)
+    assert r.returncode == 2 and "a wrong proof of the key" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert not (tmp_path / "r.csv").exists()
+
+
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another account needs root")
+
+
+@pytest.mark.parametrize("case, message", [
+    ("symlink", "key file is a symbolic link"),
+    ("mode", "key file has mode 0644, not 0600"),
+    ("folder", "key folder is writable by other accounts"),
+    pytest.param("owner", "key file belongs to another account", marks=ROOT_ONLY),
+    pytest.param("folder-owner", "key folder belongs to another account", marks=ROOT_ONLY),
+])
+def test_a_key_file_others_could_touch_is_refused(tmp_path, case, message):
+    run_dir, env = _key_folder(tmp_path)
+    listener = socket.create_server(("127.0.0.1", 0))  # whatever listens there is never contacted
+    port = listener.getsockname()[1]
+    key = run_dir / "ecozone" / f"serve-{port}.key"
+    if case == "symlink":
+        (run_dir / "ecozone").mkdir(mode=0o700)
+        _write_key(tmp_path / "elsewhere.key", "k" * 64)
+        key.symlink_to(tmp_path / "elsewhere.key")
+    else:
+        _write_key(key, "k" * 64)
+        if case == "mode":
+            key.chmod(0o644)
+        elif case == "folder":
+            key.parent.chmod(0o777)
+        else:
+            os.chown(key if case == "owner" else key.parent, 65534, 65534)  # nobody's
+    try:
+        r = ecozone("check", DEMO, "-o", tmp_path / "r.csv", "--service", f"http://127.0.0.1:{port}", env=env)
+        listener.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    finally:
+        listener.close()
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert len(r.stderr.splitlines()) == 1 and str(key.parent if "folder" in case else key) in r.stderr
+    assert not (tmp_path / "r.csv").exists()
+
+
+def _loris(port, cut: dict, i: int):
+    """Send a request one byte a second; note when the service cuts the connection."""
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        for byte in b"POST /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" * 10:
+            try:
+                s.sendall(bytes([byte]))
+                s.settimeout(1)
+                if s.recv(1 << 10) == b"":
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+    cut[i] = (start, time.monotonic())
+
+
+def test_a_slow_connection_is_cut_and_does_not_hold_up_a_check(tiny, tmp_path, monkeypatch):
+    run_dir, env = _key_folder(tmp_path)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", env["XDG_RUNTIME_DIR"])
+    server = CheckServer(CheckService(tiny.root), 0, request_seconds=3, max_connections=4)
+    port = server.server_address[1]
+    _write_key(key_path(port), server.service.key)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    cut, lorises = {}, []
+    try:
+        for i in range(6):  # more than the service takes: the oldest that did not prove themselves are cut
+            lorises.append(threading.Thread(target=_loris, args=(port, cut, i), daemon=True))
+            lorises[-1].start()
+            time.sleep(0.05)
+        lon, lat = pyproj.Transformer.from_crs(4550, 4326, always_xy=True).transform(X0 + 2_000, Y0 + 2_000)
+        r = ecozone("check", "--point", f"{lon},{lat}", "--type", "T01", "--layers", tiny.root, "-o",
+                    tmp_path / "r.csv", "--service", f"http://127.0.0.1:{port}", env=env)
+        served = time.monotonic()
+        for t in lorises:
+            t.join(timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert r.returncode == 0, r.stderr
+    assert pd.read_csv(tmp_path / "r.csv", encoding="utf-8-sig")["verdict"][0] == "prohibited"
+    assert len(cut) == 6 and all(end - start < 3 + 1.5 for start, end in cut.values()), cut  # a deadline, not per byte
+    assert served < max(end for _, end in cut.values()), (served, cut)  # the check did not wait for the slow ones
+
+
+def _raw(port, head: bytes) -> tuple:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head)
+        data = b""
+        while chunk := s.recv(1 << 16):
+            data += chunk
+    return int(data.split()[1]), data
+
+
+def _rss(pid) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def test_huge_requests_are_refused_without_reading_them(service):
+    before = _rss(service.proc.pid)
+    for path, length in (("/hello", 10**13), ("/check", 2 * 10**9), ("/check", 9 << 20)):
+        t0 = time.monotonic()
+        status, data = _raw(service.port, f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                                          f"\r\nContent-Length: {length}\r\n\r\n{{".encode())
+        assert status == 413 and b"bytes at most" in data and time.monotonic() - t0 < 5
+    status, _ = _raw(service.port, b"POST /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Pad: " + b"x" * 20_000
+                     + b"\r\n\r\n")
+    assert status == 431  # headers are bounded too
+    assert _rss(service.proc.pid) - before < 50 << 20
+    assert service_info(service.url)["layerset"] == "jinpu"  # and it goes on answering
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"jobs": 0}, "'--jobs' / '-j': 0 is not in the range x>=1"),
+    ({"fail_on": "allowed"}, "'--fail-on': 'allowed' is not one of"),
+    ({"jobs": "2"}, "the check parameter jobs is '2', not as the command line gives it"),
+    ({"overwrite": "no"}, "the check parameter overwrite is not true or false"),
+    ({"evil": 1}, "unknown parameters ['evil']"),
+    ({"service": "http://127.0.0.1:1"}, "unknown parameters ['service']"),
+    ({"points": "1,2"}, "the check parameter points is not a list"),
+])
+def test_request_parameters_are_checked_as_the_command_line_checks_them(service, tmp_path, change, message):
+    p = params_of([DEMO, "--layers", JINPU, "-o", str(tmp_path / "r.csv")])
+    p.pop("service", None)
+    code, lines = check_remote(service.url, {**p, **change}, quiet=False, verbose=0)
+    assert code == 2 and len(lines) == 1 and message in lines[0], lines
+    assert lines[0].startswith("ecozone: error: the check")
+    assert not (tmp_path / "r.csv").exists()
+    code, lines = check_remote(service.url, p, quiet=False, verbose=0)  # as sent by the command: checked
+    assert code == 0 and (tmp_path / "r.csv").exists(), lines
+
+
+def test_a_check_stops_when_its_client_goes_away_waiting_or_running_or_the_service_stops(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 300_000  # three batches: seconds of checking
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    pd.DataFrame({"lon": rng.uniform(121.6, 122.1, n).round(5), "lat": rng.uniform(38.9, 39.6, n).round(5)}).to_csv(
+        tmp_path / "a" / "many.csv", index=False)
+    s = Service(JINPU, "-v")
+    try:
+        def client(folder, *args):
+            return subprocess.Popen([*ECOZONE, "check", *args, "--layers", JINPU, "--type", "T03", "-o", "r.csv",
+                                     "--detail", "d.csv", "--service", s.url],
+                                    cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        a = client(tmp_path / "a", "many.csv")
+        s.wait_for(rf"\({re.escape(str(tmp_path / 'a'))}\): started")
+        b = client(tmp_path / "b", "--point", "121.905,39.093")
+        s.wait_for(rf"\({re.escape(str(tmp_path / 'b'))}\): waiting")
+        b.kill()
+        b.wait(timeout=30)
+        s.wait_for(rf"\({re.escape(str(tmp_path / 'b'))}\): dropped", timeout=5)
+        assert not any(": done" in line for line in s.log)  # dropped while the other check still ran
+        a.kill()
+        a.wait(timeout=30)
+        s.wait_for(rf"\({re.escape(str(tmp_path / 'a'))}\): stopped, its client went away", timeout=30)
+        assert not any(": done" in line for line in s.log)
+        assert [p.name for p in (tmp_path / "a").iterdir()] == ["many.csv"]  # nothing written, nothing left over
+        assert list((tmp_path / "b").iterdir()) == []
+        r = ecozone("check", DEMO, "-o", tmp_path / "c.csv", "--service", s.url)  # the service goes on
+        assert r.returncode == 0 and (tmp_path / "c.csv").exists(), r.stderr
+        a = subprocess.Popen([*ECOZONE, "check", "many.csv", "--layers", JINPU, "-o", "r.csv", "--service", s.url],
+                             cwd=tmp_path / "a", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        s.wait_for(r"check 4 .*: started")
+        s.stop()  # SIGTERM: the running check stops first
+        assert s.proc.returncode == 0 and not key_path(s.port).exists()
+        assert a.wait(timeout=30) == 2 and a.stderr.read().startswith(
+            "ecozone: error: the check service stopped before the check finished; nothing written")
+        a.stderr.close()
+        assert [p.name for p in (tmp_path / "a").iterdir()] == ["many.csv"]
+    finally:
+        if s.proc.poll() is None:
+            s.stop()

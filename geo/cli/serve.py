@@ -18,10 +18,13 @@ def command(layers_dir, port):
     ecozone serve --layers layers/jinpu &
     ecozone check sites.csv --type T03 -o result.csv --service http://127.0.0.1:8765
 
-    只监听本机 127.0.0.1，以启动者的身份读写文件；图层集文件变化后自动重新载入。Ctrl-C 停止。
+    只监听本机 127.0.0.1，以启动者的身份读写文件；密钥文件（权限 0600）只有启动者可读，客户端先验证服务持有该密钥，
+    再发送核查请求。逐个核查；客户端退出则停止其核查。图层集文件变化后自动重新载入。Ctrl-C 停止。
 
-    Listens on 127.0.0.1 only and reads and writes files as the account that started it; opens
-    the layer set again when its files change. Ctrl-C stops it.
+    Listens on 127.0.0.1 only and reads and writes files as the account that started it. Its key
+    (a 0600 file) never travels: a client has the service prove it holds the key before sending
+    anything, and checks the proof on the answer. Checks run one at a time; a check whose client
+    went away stops. Opens the layer set again when its files change. Ctrl-C stops it.
     """
     from ..service import serve
 
