@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 __all__ = ["check_sites", "CheckResult", "chainage", "overlay", "Overlay"]
 
 REL_CODES = ["inside", "overlaps", "crosses", "touches", "near"]
+#: an overlap under the contact tolerance is boundary contact only when it is also under this share of the site
+TOUCH_SHARE = 0.01
 _BY_SEV = np.array(["unknown"] + [v for v, _ in sorted(SEVERITY.items(), key=lambda kv: kv[1])], dtype=object)
 
 
@@ -345,8 +347,9 @@ def check_sites(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = 
     layerset : from :func:`geo.read_layerset`.
     rules : the rule table (default: the layer set's own).
     touch_area_m2, touch_length_m : contact below these (overlap area of a
-        parcel, overlap length of a line) is ``touches``: ``caution``
-        ("boundary contact, verify"), never ``prohibited``.
+        parcel, overlap length of a line) that is also under 1 % of the site
+        is ``touches``: ``caution`` ("boundary contact, verify"), never
+        ``prohibited``. A site wholly inside a zone is inside, however small.
 
     Returns
     -------
@@ -529,7 +532,10 @@ def overlay(sites: gpd.GeoDataFrame, layerset, *, rules: RuleTable | None = None
         share = np.divide(pov, measure[ps], out=np.zeros(len(ps)), where=measure[ps] > 0)
         is_line = dim[ps] == 1
         tol = np.where(is_line, touch_length_m, touch_area_m2)
-        rel = np.where(pov < tol, 3, np.where(share >= 1 - 1e-9, 0, np.where(is_line, 2, 1)))
+        # boundary contact: an overlap under the tolerance that is also a sliver of the site (under 1 %);
+        # a small site inside or across a zone is inside or overlapping, whatever its size
+        touch = (pov < tol) & (share < TOUCH_SHARE)
+        rel = np.where(share >= 1 - 1e-9, 0, np.where(touch, 3, np.where(is_line, 2, 1)))
         rows.append((ps, pz, rel, pov, np.zeros(len(ps))))
         # chainage intervals along lines
         line_pairs = np.flatnonzero(dim[s] == 1)
@@ -698,6 +704,20 @@ def _reason_parts(zh: bool, rel: str, name: str, verdict: str, cond: str, cite: 
     return (f"{v}: ", f" m from {name} — {cond} [{cite}]") if rel == "near" else (f"{v}: {r} {name}", f" — {cond} [{cite}]")
 
 
+def _citation_parts(citations) -> tuple:
+    """The distinct clauses the rules cite, and each rule's clauses as indices into them.
+
+    A rule's citation may name several clauses separated by ``；`` or ``;``;
+    each is one entry (``第六十五条、第六十四条`` stays one).
+    """
+    words: dict = {}
+    parts = []
+    for text in citations:
+        items = [w.strip() for w in str(text or "").replace(";", "；").split("；")]
+        parts.append([words.setdefault(w, len(words)) for w in items if w])
+    return list(words), parts
+
+
 def _joined(lists: np.ndarray, offsets: np.ndarray, parts: list, sep: str):
     """Per list, its rows' texts joined by ``sep``: each text is the concatenation of ``parts``.
 
@@ -788,14 +808,19 @@ def _site_frame(sites, ls, hits, zones, rules, rule_idx, sev, chain, covered, fu
         for lang, sep in (("zh", "；"), ("en", "; ")):
             varr = pa.array(var[lang][rows], type=pa.large_string())
             texts[lang].append(_joined(rows, offsets, [(heads[lang], base_id), varr, (tails[lang], base_id)], sep))
-        # citations: each once per list, in order of first mention
-        cite_of_rule, cite_words = pd.factorize(r_cite)
-        cite_id = cite_of_rule[rule_idx[order]]
-        list_of = np.repeat(np.arange(len(rep)), cnt)
-        _, once = np.unique(list_of * (len(cite_words) + 1) + cite_id[rows], return_index=True)
+        # citations: each clause once per list, in order of first mention (a rule may cite several, "A；B")
+        words, rule_parts = _citation_parts(r_cite)
+        n_parts = np.array([len(p) for p in rule_parts], dtype=np.int64)
+        part_start = np.cumsum(n_parts) - n_parts
+        part_flat = np.array([w for p in rule_parts for w in p], dtype=np.int64)
+        row_rule = rule_idx[order][rows]
+        k = n_parts[row_rule]
+        cite_id = part_flat[np.repeat(part_start[row_rule], k) + np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)]
+        list_of = np.repeat(np.repeat(np.arange(len(rep)), cnt), k)
+        _, once = np.unique(list_of * (len(words) + 1) + cite_id, return_index=True)
         once = np.sort(once)
         c_off = np.concatenate([[0], np.cumsum(np.bincount(list_of[once], minlength=len(rep)))])
-        texts["cite"].append(_joined(rows[once], c_off, [(list(cite_words), cite_id)], "；"))
+        texts["cite"].append(_joined(once, c_off, [(words, cite_id)], "；"))
         which[sites_with] = len(fixed_zh) + seq_id
     which[~covered] = 1
     coverage = np.where(~covered, 0, np.where(full, 1, 2))

@@ -15,6 +15,7 @@ __all__ = [
     "ExportError",
     "GeometryRepairedWarning",
     "CoverageWarning",
+    "Terminated",
     "error_line",
     "warning_line",
 ]
@@ -80,6 +81,14 @@ class GeometryRepairedWarning(UserWarning):
 
 class CoverageWarning(UserWarning):
     """A site lies partly outside the layer set's coverage."""
+
+
+class Terminated(BaseException):
+    """SIGTERM (as ``timeout`` and service managers send) while a command runs.
+
+    Raised in the main thread like KeyboardInterrupt, so every temporary
+    output is removed on the way out, as for Ctrl-C.
+    """
 
 
 def error_line(exc: BaseException) -> str | None:

@@ -77,12 +77,117 @@ def _minimap(site_geom, zones, colors, size=220) -> str:
     return "".join(parts)
 
 
-def render_report(result, *, title: str | None = None, max_maps: int = 200) -> str:
-    """The report as an HTML string."""
-    ls = result.layerset
+#: sites detailed in a report at most (the most severe first); the rest are summarised
+DETAIL_LIMIT = 200
+#: order in which sites are picked for detail: most severe first, ``unknown`` before ``allowed``
+_RANK = {"prohibited": 0, "restricted": 1, "caution": 2, "unknown": 3, "allowed": 4}
+_ZONE_KEYS = ["layer", "zone_id", "zone_name_zh", "zone_name_en"]
+
+
+class ReportDigest:
+    """What a report needs of a check, gathered batch by batch in bounded memory.
+
+    Keeps the verdict counts, the number of sites per zone met and per rule
+    applied, and the ``limit`` most severe sites with their findings (in
+    their order in the input among equals). :meth:`part` runs on one batch's
+    result (in a worker process too) and :meth:`add` merges it.
+    """
+
+    def __init__(self, layerset, *, limit: int = DETAIL_LIMIT):
+        self.layerset, self.limit = layerset, limit
+        self.n = 0
+        self.counts: dict = {}
+        self.kept = None
+        self.by_zone = None
+        self.by_rule = None
+
+    @classmethod
+    def of(cls, result, *, limit: int = DETAIL_LIMIT) -> "ReportDigest":
+        """The digest of one whole result."""
+        digest = cls(result.layerset, limit=limit)
+        digest.add(cls.part(result, limit=limit))
+        return digest
+
+    @staticmethod
+    def part(result, *, limit: int = DETAIL_LIMIT) -> dict:
+        """One batch's share of the digest (small and picklable)."""
+        import pandas as pd
+
+        from .check import CheckResult
+
+        sites, detail = result.sites, result.detail
+        rank = sites["verdict"].astype(str).map(_RANK).to_numpy()
+        top = np.argsort(rank, kind="stable")[:limit]
+        kept_sites = sites.iloc[np.sort(top)] if len(top) < len(sites) else sites
+        kept_detail = detail[detail["site_id"].isin(set(kept_sites["site_id"]))] if len(top) < len(sites) else detail
+        d = pd.DataFrame({k: detail[k].astype(str) for k in [*_ZONE_KEYS, "rule_id", "verdict"]})
+        d["site_id"] = detail["site_id"].to_numpy()
+        by_zone = d.groupby(_ZONE_KEYS + ["verdict"], sort=False)["site_id"].nunique()
+        by_rule = d[d["rule_id"] != ""].groupby(["rule_id", "verdict"], sort=False)["site_id"].nunique()
+        kept = CheckResult(sites=kept_sites, detail=kept_detail.reset_index(drop=True), layerset=None)
+        return {"n": len(sites), "counts": result.counts(), "kept": kept, "by_zone": by_zone, "by_rule": by_rule}
+
+    def add(self, part: dict) -> None:
+        """Merge one batch's share."""
+        import geopandas as gpd
+        import pandas as pd
+
+        from .check import CheckResult
+
+        self.n += part["n"]
+        for v, k in part["counts"].items():
+            self.counts[v] = self.counts.get(v, 0) + k
+        self.by_zone = part["by_zone"] if self.by_zone is None else self.by_zone.add(part["by_zone"], fill_value=0)
+        self.by_rule = part["by_rule"] if self.by_rule is None else self.by_rule.add(part["by_rule"], fill_value=0)
+        new = part["kept"]
+        if self.kept is None:
+            sites, detail = new.sites, new.detail
+        else:
+            sites = gpd.GeoDataFrame(pd.concat([self.kept.sites, new.sites.to_crs(self.kept.sites.crs)],
+                                               ignore_index=True), crs=self.kept.sites.crs)
+            detail = pd.concat([self.kept.detail, new.detail], ignore_index=True)
+        if len(sites) > self.limit:
+            rank = sites["verdict"].astype(str).map(_RANK).to_numpy()
+            sites = sites.iloc[np.sort(np.argsort(rank, kind="stable")[: self.limit])]
+            detail = detail[detail["site_id"].isin(set(sites["site_id"]))]
+        self.kept = CheckResult(sites=sites.reset_index(drop=True), detail=detail.reset_index(drop=True),
+                                layerset=self.layerset)
+
+
+def _summary_tables(digest, ls) -> list:
+    """Sites per zone met and per rule applied (for batches larger than the detail limit)."""
+    from .text import VERDICT_ORDER
+
+    order = VERDICT_ORDER + ["unknown"]
+    h = ["<h2>按区域 By zone met</h2><table><tr><th>图层 Layer</th><th>区域 Zone</th>"
+         + "".join(f"<th>{_badge(v)}</th>" for v in order) + "</tr>"]
+    by_zone = digest.by_zone.unstack("verdict", fill_value=0)
+    for (layer, zid, name_zh, name_en), row in by_zone.iterrows():
+        title = ls.specs[layer].title_zh if layer in ls.specs else layer
+        h.append(f"<tr><td>{escape(title)}</td><td>{escape(name_zh)}<br>{escape(name_en)} <code>{escape(zid)}</code></td>"
+                 + "".join(f"<td>{int(row.get(v, 0)) or ''}</td>" for v in order) + "</tr>")
+    h.append("</table><h2>按规则 By rule applied</h2><table><tr><th>规则 Rule</th>"
+             + "".join(f"<th>{_badge(v)}</th>" for v in order) + "</tr>")
+    for rule_id, row in digest.by_rule.unstack("verdict", fill_value=0).iterrows():
+        h.append(f"<tr><td>{escape(str(rule_id))}</td>" + "".join(f"<td>{int(row.get(v, 0)) or ''}</td>" for v in order)
+                 + "</tr>")
+    h.append("</table>")
+    return h
+
+
+def render_report(result, *, title: str | None = None, max_maps: int = DETAIL_LIMIT) -> str:
+    """The report as an HTML string, of a :class:`~geo.check.CheckResult` or a :class:`ReportDigest`.
+
+    Up to ``limit`` sites (the digest's, 200 by default) are detailed; a larger
+    batch is summarised by verdict, zone and rule, and its most severe sites
+    are detailed.
+    """
+    digest = result if isinstance(result, ReportDigest) else ReportDigest.of(result)
+    result = digest.kept
+    ls = digest.layerset
     sites = result.sites
     detail = result.detail
-    counts = result.counts()
+    counts = digest.counts
     measured_sites = sites.to_crs(ls.measure_crs).geometry.values
     zones = ls.all_features().to_crs(ls.measure_crs).set_index("zone_id")
     color = {zid: ls.specs[lay].color(cls) for zid, lay, cls in zip(zones.index, zones["layer"], zones["zone_class"])}
@@ -99,7 +204,13 @@ def render_report(result, *, title: str | None = None, max_maps: int = 200) -> s
     h.append("<h2>汇总 Summary</h2><table><tr><th>结论 Verdict</th><th>项目数 Sites</th></tr>")
     for v, n in counts.items():
         h.append(f"<tr><td>{_badge(v)}</td><td>{n}</td></tr>")
-    h.append(f"<tr><th>合计 Total</th><th>{len(sites)}</th></tr></table>")
+    h.append(f"<tr><th>合计 Total</th><th>{digest.n}</th></tr></table>")
+    if digest.n > len(sites):
+        h.extend(_summary_tables(digest, ls))
+        h.append(f"<h2>详列项目 Sites detailed</h2><p class='notice'>共 {digest.n} 个项目，以下详列最严重的 {len(sites)} 个；"
+                 "每个项目的结论见结果文件，逐区域明细见 --detail 文件。 "
+                 f"{digest.n} sites in all; the {len(sites)} most severe are detailed below. Every site's verdict is in "
+                 "the results file, and every finding in the --detail file.</p>")
     h.append("<table style='margin-top:1em'><tr><th>编号 ID</th><th>名称 Name</th><th>类型 Type</th>"
              "<th>结论 Verdict</th><th>涉及区域 Zones met</th></tr>")
     for r in sites.itertuples(index=False):
@@ -137,7 +248,10 @@ def render_report(result, *, title: str | None = None, max_maps: int = 200) -> s
         h.append(f"<div class='site'>{svg}{''.join(body)}</div>")
     h.append("<p class='meta'>判定规则：各图层独立判定，取最严格结论；覆盖范围外为“未知”，不作放行。"
              " Each layer is judged on its own and the most severe verdict wins;"
-             " outside the coverage is 'unknown', never allowed.</p>")
+             " outside the coverage is 'unknown', never allowed.<br>"
+             "(J)：研判——没有条款直接决定该情形，结论为合理默认值，应由熟悉当地规定的人员核实。"
+             " (J): judgement — no clause squarely decides the case; the verdict is a reasoned default to be"
+             " verified by someone who knows the local rules.</p>")
     h.append("</body></html>")
     return "\n".join(h)
 

@@ -89,7 +89,7 @@ def test_verdicts_and_relations(tiny):
     geoms = [
         Point(X0 + 2_000, Y0 + 2_000),                      # inside A
         box(X0 + 2_500, Y0 + 1_500, X0 + 3_500, Y0 + 2_500),  # straddles A and B
-        box(X0 + 3_000 - 0.5, Y0 + 1_500, X0 + 3_000 + 0.1, Y0 + 1_501),  # tiny overlap with A: touches
+        box(X0 + 1_000 - 100, Y0 + 1_500, X0 + 1_000 + 0.5, Y0 + 1_501),  # a sliver (0.5 m², 0.5 %) in A: touches
         Point(X0 + 8_300, Y0 + 7_000),                      # 300 m from C
         Point(X0 + 9_800, Y0 + 200),                        # nothing met but the study area
         Point(X0 + 20_000, Y0 + 20_000),                    # outside the coverage
@@ -105,6 +105,31 @@ def test_verdicts_and_relations(tiny):
     assert d.loc[("4", "zones-03"), "distance_m"] == pytest.approx(300, abs=0.5)
     assert "测试条款七" in res.sites.loc[3, "citations"]
     assert "outside the coverage" in res.sites.loc[5, "reasons_en"]
+
+
+def test_a_small_site_inside_is_inside_not_boundary_contact(tiny):
+    """The contact tolerance (1 m², 1 m) is for slivers along a boundary, not for small sites."""
+    x, y = X0 + 2_000, Y0 + 2_000  # deep in A (prohibited)
+    geoms = [
+        box(x, y, x + 0.5, y + 0.5),                               # 0.25 m² parcel wholly inside
+        LineString([(x, y), (x + 0.5, y)]),                        # 0.5 m line wholly inside
+        box(X0 + 1_000 - 0.1, Y0 + 1_500, X0 + 1_000 + 0.4, Y0 + 1_501),  # 0.5 m² parcel, 80 % in A
+        box(X0 + 1_000 - 100, Y0 + 1_500, X0 + 1_000 + 0.5, Y0 + 1_501),  # 100 m² parcel, a 0.5 m² sliver in A
+    ]
+    res = check_sites(make_sites(geoms, project_type=["T03"] * 4), tiny)
+    assert list(res.sites["verdict"]) == ["prohibited", "prohibited", "prohibited", "caution"]
+    d = res.detail.set_index(["site_id", "zone_id"])
+    assert [d.loc[(s, "zones-01"), "relation"] for s in "1234"] == ["inside", "inside", "overlaps", "touches"]
+
+
+def test_each_clause_is_cited_once_per_site(jinpu):
+    """Rules citing several clauses ("A；B") share some: a site's list names each once."""
+    from geo.sites import read_sites
+
+    res = check_sites(read_sites("layers/jinpu/demo_sites.csv"), jinpu)
+    lists = [c.split("；") for c in res.sites["citations"] if c]
+    assert all(len(items) == len(set(items)) for items in lists)
+    assert any(items.count("环环评〔2021〕45号") == 1 and len(items) > 3 for items in lists)
 
 
 def test_specific_rules_and_nmp(tiny):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -179,3 +180,136 @@ def test_a_report_that_cannot_be_written_leaves_no_results(runner, tmp_path):
     r = runner.invoke(cli, ["check", DEMO, "-o", str(tmp_path / "r.csv"), "--report", str(tmp_path / "afile" / "r.html")])
     assert r.exit_code == 2 and "ecozone: error:" in r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+# -- outputs never replace inputs; signals clean up ---------------------------------------------------
+
+@pytest.mark.parametrize("args, fragment", [
+    (["{sites}", "-o", "{sites}"], "-o would overwrite the input sites.csv"),
+    (["{sites}", "-o", "{tmp}/r.csv", "--report", "{sites}"], "--report would overwrite the input sites.csv"),
+    (["{sites}", "-o", "{tmp}/r.csv", "--detail", "{tmp}/./r.csv"], "-o and --detail name the same file"),
+    (["{sites}", "-o", "{tmp}/r.csv", "--report", "{tmp}/r.csv"], "-o and --report name the same file"),
+    (["{sites}", "-o", "layers/jinpu/build/jinpu.gpkg"], "-o lies inside the layer set jinpu"),
+    (["{sites}", "-o", "{tmp}/r.csv", "--report", "{tmp}/r.docx"], "unknown report format '.docx'"),
+])
+def test_outputs_never_replace_an_input_or_each_other(runner, tmp_path, args, fragment):
+    sites = tmp_path / "sites.csv"
+    sites.write_bytes(Path(DEMO).read_bytes())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    r = runner.invoke(cli, ["check", *[a.format(sites=sites, tmp=tmp_path) for a in args]])
+    assert r.exit_code == 2, r.output
+    assert len(r.stderr.splitlines()) == 1 and fragment in r.stderr, r.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # the input as it was, nothing written
+
+
+def test_map_output_may_not_replace_its_sites(runner, tmp_path):
+    sites = tmp_path / "sites.csv"
+    sites.write_bytes(Path(DEMO).read_bytes())
+    r = runner.invoke(cli, ["map", "layers/jinpu", "--sites", str(sites), "-o", str(sites)])
+    assert r.exit_code == 2 and "-o would overwrite the input sites.csv" in r.stderr
+    assert sites.read_bytes() == Path(DEMO).read_bytes()
+
+
+def test_map_draws_every_sites_file(runner, tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id,name,lon,lat,type\nA1,甲,121.93,39.08,T03\n", encoding="utf-8")
+    b.write_text("id,name,lon,lat,type\nB1,乙,121.80,39.10,T03\nB2,丙,121.81,39.11,T03\n", encoding="utf-8")
+    out = tmp_path / "m.html"
+    r = runner.invoke(cli, ["map", "layers/jinpu", "--sites", str(a), "--sites", str(b), "-o", str(out), "--offline"])
+    assert r.exit_code == 0, r.output
+    assert "3 sites" in r.stderr
+    html = out.read_text(encoding="utf-8")
+    assert all(f'"_n":"{name} ·' in html for name in ("甲", "乙", "丙"))
+
+
+def test_check_help_lists_the_project_types(runner):
+    from geo.text import project_types
+
+    r = runner.invoke(cli, ["check", "--help"])
+    assert r.exit_code == 0
+    for code, t in project_types().items():
+        assert f"{code}  {t['alias']}" in r.output and t["name_zh"] in r.output
+
+
+def _many_points(path, n: int) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(121.60, 122.20, n), rng.uniform(38.90, 39.30, n)
+    pd.DataFrame({"id": np.arange(1, n + 1), "lon": lon.round(6), "lat": lat.round(6)}).to_csv(path, index=False)
+
+
+def _start_check(tmp_path, *extra):
+    import subprocess
+    import sys
+
+    sites = tmp_path / "in" / "many.csv"
+    sites.parent.mkdir()
+    _many_points(sites, 300_000)
+    out = tmp_path / "out"
+    out.mkdir()
+    from pathlib import Path
+
+    cmd = [str(Path(sys.executable).parent / "ecozone"), "check", str(sites), "--type", "T03", "-o", str(out / "r.csv"),
+           "--detail", str(out / "d.csv"), *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, out
+
+
+def _wait_for_files(proc, folder, seconds=120):
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and proc.poll() is None:
+        if any(folder.iterdir()):  # the writer's first temporary file: the check is under way
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"no temporary output appeared (exit {proc.poll()})")
+
+
+def test_sigterm_leaves_no_temporary_file(tmp_path):
+    import signal
+
+    proc, out = _start_check(tmp_path)
+    _wait_for_files(proc, out)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err and "stopped (SIGTERM); nothing written" in err
+    assert not list(out.iterdir())
+
+
+def _children(pid: int) -> list:
+    from pathlib import Path
+
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(k) for k in (task / "children").read_text().split()]
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended
+
+
+def test_killed_parallel_run_leaves_no_worker(tmp_path, monkeypatch):
+    import signal
+    import time
+
+    proc, out = _start_check(tmp_path, "--jobs", "2")
+    _wait_for_files(proc, out)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2
+    proc.send_signal(signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    end = time.monotonic() + 10
+    while time.monotonic() < end and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers)
+    assert "Traceback" not in err

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -9,9 +10,17 @@ import click
 
 CHUNK = 100_000  # sites per batch
 PARALLEL_FROM = 20_000  # fewer sites are checked in one process
+REPORT_FORMATS = (".html", ".htm")
 
 
-@click.command("check")
+def _types_epilog() -> str:
+    from ..text import project_types
+
+    rows = [f"  {code}  {t['alias']:<14} {t['name_zh']} / {t['name_en']}" for code, t in project_types().items()]
+    return "\b\n项目类型 Project types (--type, or a type/项目类型 column; code or alias):\n" + "\n".join(rows)
+
+
+@click.command("check", epilog=_types_epilog())
 @click.argument("sites", required=False, type=click.Path(dir_okay=False))
 @click.option("--layers", "layers_dir", default="layers/jinpu", show_default=True, type=click.Path(file_okay=False),
               help="图层集目录 / layer-set folder")
@@ -26,7 +35,7 @@ PARALLEL_FROM = 20_000  # fewer sites are checked in one process
 @click.option("--encoding", help="文本编码 utf-8|gbk / text encoding of CSV, TXT or shapefile attributes")
 @click.option("--coord-sys", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"], case_sensitive=False),
               help="经纬度所用坐标系：gcj02（高德/腾讯/奥维）、bd09（百度）会转换为 WGS84 / "
-                   "system of lon/lat in CSV, KML, TXT; gcj02 and bd09 are converted to WGS84")
+                   "system of lon/lat in files, --point and --wkt; gcj02 and bd09 are converted to WGS84")
 @click.option("--ddd-mmss", is_flag=True,
               help="经纬度为“度.分秒”格式（121.4530 = 121°45′30″）/ read plain-number angles as ddd.mmss")
 @click.option("--layer", help="图层、工作表或 CAD 图层名 / layer, sheet or CAD layer(s) to read")
@@ -73,6 +82,13 @@ def _unless(stop) -> None:
         raise InterruptedError("the command that asked for this check stopped; nothing written")
 
 
+def _with_digest(prepare, result):
+    """A batch for the writer and its share of the report (may run in a worker process)."""
+    from ..report import ReportDigest
+
+    return prepare(result), ReportDigest.part(result)
+
+
 def params_of(args: list) -> dict:
     """The parameters :func:`run` takes, from command-line arguments of ``ecozone check``."""
     p = command.make_context("check", list(args)).params
@@ -89,19 +105,24 @@ def run(ls, p: dict, *, progress: bool = False, stop=None) -> tuple:
     """
     from ..errors import ExportError
     from ..parallel import checked_batches
+    from ..paths import refuse_clobber
     from ..results import ResultWriter, atomic_path
     from ..sites import read_sites, sites_from_inline
     from ..text import VERDICT_ORDER, summary_line
 
     sites, points, wkts, project_type = p["sites"], p["points"], p["wkts"], p["project_type"]
     out, detail, report, overwrite, jobs = p["out"], p["detail"], p["report"], p["overwrite"], p["jobs"]
+    refuse_clobber({"-o": out, "--detail": detail, "--report": report}, inputs=[x for x in (sites, ls.root) if x])
+    if report and Path(report).suffix.lower() not in REPORT_FORMATS:
+        raise ExportError(f"unknown report format {Path(report).suffix!r}", path=report,
+                          hint=f"ecozone writes reports as HTML: name it {Path(report).stem}.html")
     options = {k: v for k, v in {"encoding": p["encoding"], "coord_sys": p["coord_sys"] and p["coord_sys"].lower(),
                                  "ddd_mmss": p["ddd_mmss"], "layer": p["layer"]}.items() if v}
     frames = []
     if sites:
         frames.append(read_sites(sites, crs=p["crs"], project_type=project_type, **options))
     if points or wkts:
-        frames.append(sites_from_inline(points, wkts, project_type=project_type))
+        frames.append(sites_from_inline(points, wkts, project_type=project_type, coord_sys=options.get("coord_sys")))
     if len(frames) == 1:
         gdf = frames[0]
     else:
@@ -115,20 +136,27 @@ def run(ls, p: dict, *, progress: bool = False, stop=None) -> tuple:
         raise ExportError("output exists", path=report, hint="give --overwrite to replace it")
     # batches of CHUNK sites are checked (by several processes when there are several batches)
     # and written one after another, so memory stays bounded
-    with ResultWriter(out, detail=detail, overwrite=overwrite, keep=bool(report)) as writer:
+    digest = None
+    if report:  # what the report needs, gathered batch by batch: memory stays bounded
+        from ..report import ReportDigest, render_report
+
+        digest = ReportDigest(ls)
+    with ResultWriter(out, detail=detail, overwrite=overwrite) as writer:
         size = CHUNK if jobs == 1 or len(gdf) < PARALLEL_FROM else min(CHUNK, -(-len(gdf) // (2 * jobs)))
-        batches = checked_batches(gdf, ls, size=size, prepare=writer.prepare, jobs=jobs)
+        prepare = writer.prepare if digest is None else partial(_with_digest, writer.prepare)
+        batches = checked_batches(gdf, ls, size=size, prepare=prepare, jobs=jobs)
         with click.progressbar(length=len(gdf), label="checking", file=sys.stderr,
                                hidden=not progress or len(gdf) <= CHUNK) as bar:
             for batch in batches:
                 _unless(stop)
+                if digest is not None:
+                    batch, part = batch
+                    digest.add(part)
                 writer.add(batch)
                 bar.update(batch.n)
         html = None
         if report:
-            from ..report import render_report
-
-            html = render_report(writer.result())
+            html = render_report(digest)
         _unless(stop)  # the last moment nothing is in place yet
         if html is not None:  # a failure here still leaves the results unwritten
             with atomic_path(report, overwrite=overwrite) as tmp:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
 import sys
+import threading
 import warnings
 
 import click
 
 from .. import __version__
-from ..errors import error_line, warning_line
+from ..errors import Terminated, error_line, warning_line
 
 #: the commands, each in the module of geo.cli of its name (imported when used, so the start stays light)
 COMMANDS = ["build", "validate", "layers", "check", "serve", "map", "export"]
@@ -31,14 +33,26 @@ class EcozoneGroup(click.Group):
         return importlib.import_module(f".{name}", __package__).command
 
     def invoke(self, ctx):
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if main else None
         try:
             return super().invoke(ctx)
+        except Terminated:
+            click.echo("ecozone: stopped (SIGTERM); nothing written", err=True)
+            ctx.exit(128 + signal.SIGTERM)
         except Exception as exc:
             line = error_line(exc)
             if line is None or (ctx.obj and ctx.obj.get("verbose", 0) >= 2):
                 raise
             click.echo(line, err=True)
             ctx.exit(2)
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None):

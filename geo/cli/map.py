@@ -10,8 +10,9 @@ BASEMAP_CHOICES = ("osm", "tianditu", "gaode", "none")
 
 @click.command("map")
 @click.argument("layerset", required=False, default="layers/jinpu", type=click.Path(file_okay=False))
-@click.option("--sites", "sites_path", type=click.Path(dir_okay=False),
-              help="核查结果（ecozone check 输出）或项目文件（即时核查）/ checked results, or a sites file to check now")
+@click.option("--sites", "sites_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="核查结果（ecozone check 输出）或项目文件（即时核查），可多次 / checked results, or a sites file "
+                   "to check now (repeatable: every file is drawn)")
 @click.option("--type", "project_type", help="未标类型的项目类型（T01–T14 或别名）/ type for sites without one")
 @click.option("-o", "--out", type=click.Path(dir_okay=False),
               help="输出 HTML，默认 maps/<图层集>.html / output HTML (default maps/<layer set>.html)")
@@ -30,7 +31,7 @@ BASEMAP_CHOICES = ("osm", "tianditu", "gaode", "none")
 @click.option("--encoding", help="项目文件编码 utf-8|gbk / text encoding of the sites file")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="替换已有输出 / replace the output")
 @click.pass_context
-def command(ctx, layerset, sites_path, project_type, out, lang, basemap, tianditu_key, cdn, offline, tolerance_m,
+def command(ctx, layerset, sites_paths, project_type, out, lang, basemap, tianditu_key, cdn, offline, tolerance_m,
             crs, encoding, overwrite):
     """网页地图 / Draw LAYERSET (default layers/jinpu) and checked sites as one self-contained HTML map.
 
@@ -38,18 +39,27 @@ def command(ctx, layerset, sites_path, project_type, out, lang, basemap, tiandit
     ecozone map -o maps/jinpu.html
     ecozone map layers/jinpu --sites result.geojson -o maps/check.html
     ecozone map --sites sites.csv --type T03 --offline -o maps/offline.html
+    ecozone map --sites roads.geojson --sites parcels.csv -o maps/both.html
     """
     from ..layerset import read_layerset
     from ..maps import DISPLAY_TOLERANCE_M, read_map_sites, write_map
+    from ..paths import refuse_clobber
 
     if cdn and offline:
         raise click.UsageError("--offline needs the scripts inlined: drop --cdn")
     ls = read_layerset(layerset)
-    sites = None
-    if sites_path:
-        options = {k: v for k, v in {"crs": crs, "encoding": encoding}.items() if v}
-        sites = read_map_sites(sites_path, ls, project_type=project_type, **options)
     out = Path(out) if out else Path("maps") / f"{ls.name}.html"
+    refuse_clobber({"-o": out}, inputs=[*sites_paths, ls.root])
+    sites = None
+    if sites_paths:
+        import geopandas as gpd
+        import pandas as pd
+
+        options = {k: v for k, v in {"crs": crs, "encoding": encoding}.items() if v}
+        frames = [read_map_sites(p, ls, project_type=project_type, **options).to_crs(ls.storage_crs)
+                  for p in sites_paths]
+        sites = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True),
+                                                                     crs=ls.storage_crs)
     write_map(ls, out, sites, overwrite=overwrite, lang=lang, basemap=basemap, tianditu_key=tianditu_key,
               inline=not cdn, offline=offline,
               tolerance_m=DISPLAY_TOLERANCE_M if tolerance_m is None else tolerance_m)

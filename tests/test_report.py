@@ -1,0 +1,100 @@
+"""The HTML report: bounded whatever the batch, the same from batches as from one result, text kept as text."""
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geo.check import check_sites
+from geo.cli.main import cli
+from geo.report import DETAIL_LIMIT, ReportDigest, render_report
+
+
+def random_points(n: int, seed: int = 1) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    geoms = shapely.points(rng.uniform(121.6, 122.2, n), rng.uniform(38.9, 39.3, n))
+    return gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(n)], "name": [f"点{i}" for i in range(n)],
+                             "project_type": ["T03"] * n, "kind": ["point"] * n}, geometry=geoms, crs=4326)
+
+
+def test_digest_of_batches_equals_digest_of_the_whole(jinpu):
+    pts = random_points(2_000)
+    whole_result = check_sites(pts, jinpu)
+    verdicts = list(whole_result.sites["verdict"].astype(str))
+    whole = ReportDigest.of(whole_result, limit=40)
+    batched = ReportDigest(jinpu, limit=40)
+    for start in range(0, len(pts), 300):
+        batched.add(ReportDigest.part(check_sites(pts.iloc[start:start + 300], jinpu), limit=40))
+    assert batched.n == whole.n == 2_000
+    assert batched.counts == whole.counts
+    assert list(batched.kept.sites["site_id"]) == list(whole.kept.sites["site_id"])
+    pd.testing.assert_series_equal(batched.by_zone.sort_index(), whole.by_zone.sort_index(), check_dtype=False)
+    pd.testing.assert_series_equal(batched.by_rule.sort_index(), whole.by_rule.sort_index(), check_dtype=False)
+    # the most severe first, in input order among equals
+    rank = {"prohibited": 0, "restricted": 1, "caution": 2, "unknown": 3, "allowed": 4}
+    kept = batched.kept.sites
+    worst = sorted(range(len(pts)), key=lambda i: rank[verdicts[i]])[:40]
+    assert list(kept["site_id"]) == [f"S{i}" for i in sorted(worst)]
+    assert set(batched.kept.detail["site_id"]) <= set(kept["site_id"])
+
+
+def test_a_large_batch_is_summarised_and_details_the_most_severe(runner, tmp_path, monkeypatch):
+    import geo.cli.check as cmd
+
+    monkeypatch.setattr(cmd, "CHUNK", 250)
+    monkeypatch.setattr(cmd, "PARALLEL_FROM", 1)
+    pts = random_points(1_200, seed=3)
+    sites = tmp_path / "many.csv"
+    pd.DataFrame({"id": pts["site_id"], "lon": pts.geometry.x, "lat": pts.geometry.y}).to_csv(sites, index=False)
+    reports = {}
+    for jobs in ("1", "2"):
+        out, rep = tmp_path / f"r{jobs}.csv", tmp_path / f"r{jobs}.html"
+        r = runner.invoke(cli, ["check", str(sites), "--type", "T03", "-o", str(out), "--report", str(rep),
+                                "--jobs", jobs])
+        assert r.exit_code == 0, r.output
+        reports[jobs] = re.sub(r"生成 generated [^;]*;", "", rep.read_text(encoding="utf-8"))
+    html = reports["1"]
+    assert reports["2"] == html  # worker processes give the same report
+    verdicts = pd.read_csv(tmp_path / "r1.csv", encoding="utf-8-sig")["verdict"]
+    assert html.count("<h2 id='s-") == DETAIL_LIMIT
+    assert "按区域 By zone met" in html and "按规则 By rule applied" in html
+    assert f"{len(pts)} sites in all; the {DETAIL_LIMIT} most severe are detailed" in html
+    assert f"<th>合计 Total</th><th>{len(pts)}</th>" in html
+    n_prohibited = int((verdicts == "prohibited").sum())
+    assert html.count(">禁止 / prohibited</span></h2>") == min(n_prohibited, DETAIL_LIMIT)
+
+
+def test_a_small_batch_details_every_site_and_explains_the_mark(jinpu):
+    res = check_sites(random_points(30, seed=5), jinpu)
+    html = render_report(res)
+    assert html.count("<h2 id='s-") == 30 and "By zone met" not in html
+    assert "(J): judgement — no clause squarely decides the case" in html
+
+
+def test_text_from_sites_is_text_in_the_report(jinpu):
+    pts = random_points(3, seed=9)
+    pts["name"] = ["{{ 7*7 }}", "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>"]
+    pts["site_id"] = ["'><b>x", "{% raw %}", "S3"]
+    html = render_report(check_sites(pts, jinpu))
+    assert "{{ 7*7 }}" in html and "{% raw %}" in html
+    assert "<script" not in html and "<img" not in html and "<b>x" not in html
+
+
+@pytest.mark.parametrize("colour", ["red", "#12345", "#1a9641\" onload=\"alert(1)", "url(javascript:x)"])
+def test_a_colour_that_is_not_rrggbb_is_refused_on_load(tmp_path, colour):
+    from conftest import make_tiny_layerset
+
+    from geo.errors import LayerSetError
+    from geo.layerset import read_manifest
+
+    root = make_tiny_layerset(tmp_path / "ls")
+    text = (root / "manifest.toml").read_text(encoding="utf-8")
+    (root / "manifest.toml").write_text(text.replace('color = "#ff0000"', f"color = {colour!r}".replace("'", '"')
+                                                     if '"' not in colour else f"color = '{colour}'"),
+                                        encoding="utf-8")
+    with pytest.raises(LayerSetError, match=r"colour .* is not #rrggbb"):
+        read_manifest(root)
