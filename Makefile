@@ -26,11 +26,12 @@ demo: install
 	$(BIN)/ecozone export layers/jinpu --format gpkg -o $(OUT)/jinpu_export.gpkg --overwrite
 	@echo "demo: report $(OUT)/demo_report.html, map maps/jinpu.html, export $(OUT)/jinpu_export.gpkg"
 
-# Chromium and a CJK font from Debian for the browser tests (root, or sudo)
+# Chromium and a CJK font for the browser tests, GDAL's command-line tools for the export checks (root, or sudo)
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v ogrinfo >/dev/null 2>&1 \
+		|| ! fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk gdal-bin >/dev/null; \
 	fi
 
 lint: install

@@ -80,6 +80,28 @@ ERRORS = [
     ("dxf_broken_entity.dxf", DXF, r"no polylines, lines or points"),
     ("dxf_binary.dxf", DXF, r"not a DXF file"),
     ("kml_empty.kml", [], r"(no layers|no placemarks|no sites)"),
+    ("dxf_block_loop.dxf", DXF, r"block 'LOOP' inserts itself \(LOOP > LOOP\)"),
+    ("dxf_minsert_bomb.dxf", DXF,
+     r"100000000 copies of block 'CELL'\) expands to 100000000 entities; ecozone explodes at most 100000"),
+    ("dxf_nested_bomb.dxf", DXF, r"block 'NEST9'\) expands to 1000000000 entities; ecozone explodes at most 100000"),
+    ("dxf_too_deep.dxf", DXF, r"blocks are nested more than 64 deep \(DEEP79 > \.\.\. > DEEP15\)"),
+    ("dxf_xref.dxf", DXF, r"block 'PARCELS' is an external reference \(XREF\) to 'parcels\.dxf'"),
+    ("dxf_uneven_arcs.dxf", DXF,
+     r"block 'ARCPARCEL' \(reference [0-9A-F]+\) is scaled unevenly \(x 2, y 1\) and holds polylines with arcs"),
+    # tables: WKT, columns, zones
+    ("csv_lonlat_disagrees_with_wkt.csv", [],
+     r"row 2: lon/lat \(121\.745, 38\.993\) lie more than 0\.001° outside the WKT geometry"),
+    ("wkt_projected_no_crs.csv", [],
+     r"row 2, column wkt: WKT \(41396194\.108, 4330357\.881\) is not a longitude/latitude; .*give --crs EPSG:4529"),
+    ("jzd_negative_zone.txt", [], r"row 9: 带号=-41 is not a whole positive number"),
+    ("jzd_zone_out_of_range.txt", [], r"row 9: 带号=99 is not a 3-degree CGCS2000 Gauss-Krüger zone"),
+    ("duplicate_lon_columns.csv", [], r"row 1: column 'lon' appears twice \(columns 3 and 5\)"),
+    ("duplicate_lon.xlsx", [], r"row 1: column 'lon' appears twice \(columns 2 and 4\)"),
+    ("lon_and_jingdu.csv", [], r"row 1: columns lon and 经度 both give the longitude"),
+    ("type_columns_disagree.csv", [],
+     r"row 2: columns type and 项目类型 both give the project type .* differ \('T12' and 'T03'\)"),
+    ("zip_gpkg_two_layers.zip", [], r"the file has 2 layers \(parcels, points\); give --layer"),
+    ("too_many_columns.csv", [], r"row 1: the table has 1,001 columns; a sites table has at most 1,000"),
 ]
 
 #: file, extra arguments, expected fragment of the warning line, expected verdicts
@@ -95,6 +117,12 @@ WARNINGS = [
     ("jzd_area_mismatch.txt", [], r"地块面积 differs .* P1 \(header 6\.2531 ha, boundary 4\.1688 ha\)", ["prohibited"]),
     ("kml_ovital_unflagged.kml", [], r"奥维 \(Ovital\) export, which is GCJ-02 .* --coord-sys gcj02",
      ["prohibited", "prohibited"]),
+    ("dxf_unread_solid.dxf", DXF, r"1 3DFACE, 2 SOLID in the drawing not read as sites \(handle\(s\) ", ["prohibited"]),
+    ("wkt_survey_order.csv", ["--crs", "EPSG:4550"], r"WKT x,y columns hold northing then easting .* read them swapped",
+     ["prohibited"]),
+    ("gaode_wkt.csv", [], r"the file name suggests GCJ-02 .* give --coord-sys gcj02", ["prohibited", "prohibited"]),
+    ("wkt_multiline_closed_and_open.csv", [], r"row\(s\) 2: MULTILINESTRING with closed and open parts checked as a line",
+     ["prohibited"]),
 ]
 
 

@@ -17,6 +17,7 @@ sample is derived from that definition:
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import zipfile
@@ -421,6 +422,14 @@ def make_bad():
     gp = BAD / "two_layers.gpkg"
     pyogrio.write_dataframe(sites_wgs84(["Q1"]), gp, layer="sites_a")
     pyogrio.write_dataframe(sites_wgs84(["Q3"]), gp, layer="sites_b")
+
+
+    # --- hostile files of one reader or theme, each made by the make(bad_dir) of a tests/data/bad_*.py
+    for gen in sorted(ROOT.glob("bad_*.py")):
+        spec = importlib.util.spec_from_file_location(gen.stem, gen)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.make(BAD)
 
 
 if __name__ == "__main__":
