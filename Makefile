@@ -20,9 +20,9 @@ install: $(STAMP)
 demo: install
 	$(BIN)/ecozone build layers/jinpu
 	$(BIN)/ecozone validate layers/jinpu
-	$(BIN)/ecozone check layers/jinpu/demo_sites.csv --layers layers/jinpu -o $(OUT)/demo_results.csv \
+	$(BIN)/ecozone check layers/jinpu/demo_sites.csv --layers layers/jinpu -o $(OUT)/demo_results.csv --overwrite \
 		--detail $(OUT)/demo_detail.csv --report $(OUT)/demo_report.html
-	$(BIN)/ecozone map layers/jinpu --sites layers/jinpu/demo_sites.csv -o maps/jinpu.html
+	$(BIN)/ecozone map layers/jinpu --sites layers/jinpu/demo_sites.csv -o maps/jinpu.html --overwrite
 	$(BIN)/ecozone export layers/jinpu --format gpkg -o $(OUT)/jinpu_export.gpkg --overwrite
 	@echo "demo: report $(OUT)/demo_report.html, map maps/jinpu.html, export $(OUT)/jinpu_export.gpkg"
 

@@ -12,10 +12,10 @@ import logging
 __version__ = "0.1.0"
 
 _WHERE = {
-    "build_layerset": "build", "check_sites": "check", "CheckResult": "check",
-    "read_layerset": "layerset", "LayerSet": "layerset", "build_map": "maps", "write_map": "maps",
-    "write_results": "results", "layerset_rules": "rules", "read_rules": "rules",
-    "read_sites": "sites", "sites_from_inline": "sites", "validate_layerset": "validate",
+    "build_layerset": "layerset", "read_layerset": "layerset", "LayerSet": "layerset",
+    "validate_layerset": "layerset.validate", "check_sites": "check", "CheckResult": "check",
+    "layerset_rules": "check", "read_rules": "check", "build_map": "maps", "write_map": "maps",
+    "write_results": "results", "read_sites": "sites", "sites_from_inline": "sites",
     **dict.fromkeys(["CRSError", "EcozoneError", "ExportError", "GeometryRepairedWarning", "LayerSetError",
                      "RuleError", "SiteInputError"], "errors"),
 }

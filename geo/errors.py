@@ -13,6 +13,10 @@ __all__ = [
     "SiteInputError",
     "CRSError",
     "ExportError",
+    "MapError",
+    "ServiceError",
+    "SiteInputWarning",
+    "MapSizeWarning",
     "GeometryRepairedWarning",
     "CoverageWarning",
     "Terminated",
@@ -73,6 +77,22 @@ class CRSError(EcozoneError, ValueError):
 
 class ExportError(EcozoneError, OSError):
     """An export could not be written."""
+
+
+class MapError(EcozoneError, ValueError):
+    """A map cannot be drawn with the options given (unknown basemap, missing key)."""
+
+
+class ServiceError(EcozoneError, OSError):
+    """The check service cannot be reached or refused the request."""
+
+
+class SiteInputWarning(UserWarning):
+    """A sites file was read on an assumption or repaired; the message names the file and features."""
+
+
+class MapSizeWarning(UserWarning):
+    """A written map is larger than its size budget."""
 
 
 class GeometryRepairedWarning(UserWarning):

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 
 from . import __version__
-from .results import atomic_path
+from .atomic import atomic_path
 from .text import RELATIONS, VERDICTS
 
 __all__ = ["write_report", "render_report"]
@@ -113,7 +113,7 @@ class ReportDigest:
         """One batch's share of the digest (small and picklable)."""
         import pandas as pd
 
-        from .check import CheckResult
+        from .check.engine import CheckResult
 
         sites, detail = result.sites, result.detail
         rank = sites["verdict"].astype(str).map(_RANK).to_numpy()
@@ -132,7 +132,7 @@ class ReportDigest:
         import geopandas as gpd
         import pandas as pd
 
-        from .check import CheckResult
+        from .check.engine import CheckResult
 
         self.n += part["n"]
         for v, k in part["counts"].items():

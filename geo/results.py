@@ -8,12 +8,9 @@ output nor a temporary file. CSV cells are guarded against spreadsheet formulas
 """
 from __future__ import annotations
 
-import errno
-import io
 import json
 import os
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,97 +27,15 @@ import pyproj
 import shapely
 
 from . import __version__
-from .errors import EcozoneError, ExportError
-from .zones import in_threads
+from .atomic import (atomic_path, discard, gdal_errors_as_exceptions, make_parents, remove_folders,
+                     write_in_memory, writing)
+from .errors import ExportError
+from .check.zones import in_threads
 
-__all__ = ["write_results", "write_detail", "ResultWriter", "Batch", "atomic_path", "RESULT_FORMATS",
-           "spreadsheet_safe", "FORMULA_CHARS", "write_failed", "WRITE_ERRORS", "write_in_memory"]
+__all__ = ["write_results", "write_detail", "ResultWriter", "Batch", "RESULT_FORMATS", "spreadsheet_safe",
+           "FORMULA_CHARS"]
 
 RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg")
-
-#: what a failed write raises: the system refusing bytes (a full disk, a quota, a file-size limit,
-#: a folder that cannot be written), or GDAL failing to add features or to finish the file
-WRITE_ERRORS = (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.FeatureError)
-_NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
-_NOT_ALLOWED = {errno.EACCES, errno.EPERM, errno.EROFS}
-
-
-def write_failed(exc: BaseException, target) -> ExportError:
-    """The one-line error for a write of ``target`` that failed with ``exc`` (one of :data:`WRITE_ERRORS`)."""
-    code = getattr(exc, "errno", None)
-    detail = os.strerror(code) if isinstance(code, int) and code > 0 else (" ".join(str(exc).split()) or "no detail")
-    if len(detail) > 160:  # GDAL may quote the SQL it failed on
-        detail = detail[:159] + "…"
-    if code in _NOT_ALLOWED:
-        hint = "choose a folder you can write to"
-    elif code in _NO_ROOM:
-        hint = "free space on that disk or choose another folder"
-    elif isinstance(exc, OSError):
-        hint = "check the disk or choose another folder"
-    else:  # GDAL says only that it could not write
-        hint = "if the disk is full, free space on it or choose another folder"
-    return ExportError(f"could not be written ({type(exc).__name__}: {detail}); nothing was written",
-                       path=target, hint=hint)
-
-
-def _discard(path) -> None:
-    """Remove a temporary file and the journal files SQLite (GeoPackage) may have left beside it."""
-    for p in (str(path), *(f"{path}{s}" for s in ("-journal", "-wal", "-shm"))):
-        try:
-            os.unlink(p)
-        except FileNotFoundError:
-            pass
-
-
-def make_parents(folder: Path) -> list[Path]:
-    """Create ``folder`` and its missing parents; return the ones created (outermost first)."""
-    missing = []
-    p = Path(folder)
-    while not p.exists():
-        missing.append(p)
-        if p.parent == p:
-            break
-        p = p.parent
-    for d in reversed(missing):
-        d.mkdir(exist_ok=True)
-    return list(reversed(missing))
-
-
-def remove_folders(created) -> None:
-    """Remove folders :func:`make_parents` created, innermost first, where still empty."""
-    for d in reversed(created):
-        try:
-            d.rmdir()
-        except OSError:
-            pass
-
-
-@contextmanager
-def atomic_path(target, *, overwrite: bool = True):
-    """Yield a temporary path beside ``target``; on success rename it over ``target``.
-
-    On any failure the temporary file (and folders made for it) are removed and
-    ``target`` is left as it was; a failed write (:data:`WRITE_ERRORS`) becomes
-    one :class:`ExportError` naming ``target`` (:func:`write_failed`).
-    """
-    target = Path(target)
-    if target.exists() and not overwrite:
-        raise ExportError("output exists", path=target, hint="give --overwrite to replace it")
-    tmp, created = None, []
-    try:
-        created = make_parents(target.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-        os.close(fd)
-        os.unlink(tmp)
-        yield Path(tmp)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        if tmp is not None:
-            _discard(tmp)
-        remove_folders(created)
-        if isinstance(exc, WRITE_ERRORS) and not isinstance(exc, EcozoneError):
-            raise write_failed(exc, target) from exc
-        raise
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -202,18 +117,6 @@ def _write_results(result, path: Path, ext: str, name: str) -> None:
             "sites": [dict(rec, findings=by_site.get(rec["site_id"], [])) for rec in table.to_dict("records")],
         }
         path.write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=_json_default), encoding="utf-8")
-
-
-def write_in_memory(gdf, path, **kwargs) -> None:
-    """Write ``gdf`` with GDAL (``pyogrio.write_dataframe`` keywords) into memory, then to ``path``.
-
-    GDAL's GeoJSON and FlatGeobuf writers can end a file short on a full disk
-    without an error; Python's own write of the finished bytes reports it.
-    """
-    buf = io.BytesIO()
-    pyogrio.write_dataframe(gdf, buf, **kwargs)
-    with open(path, "wb") as fh:
-        fh.write(buf.getbuffer())
 
 
 def _json_default(v):
@@ -352,10 +255,10 @@ class ResultWriter:
     def _write(self, tables: list, sites, findings) -> None:
         """Write one batch (in the background thread)."""
         for target, table in tables:
-            with _writing(target):
+            with writing(target):
                 self._append_csv(target, table)
         if sites is not None:
-            with _writing(self.out):
+            with writing(self.out):
                 tmp = self._tmp(self.out)
                 append = tmp.exists()
                 pyogrio.write_dataframe(sites, tmp, layer="sites", promote_to_multi=False, append=append)
@@ -394,7 +297,7 @@ class ResultWriter:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecozone-writer",
-                                            initializer=_gdal_errors_as_exceptions)
+                                            initializer=gdal_errors_as_exceptions)
         tables = [(self.out if k == "out" else self.detail, t) for k, t in batch.tables]
         sites, findings = batch.gpkg if batch.gpkg is not None else (None, None)
         self._pending = self._pool.submit(self._write, tables, sites, findings)
@@ -416,14 +319,14 @@ class ResultWriter:
         try:
             self._stop()
             for target, fh in list(self._fh.items()):
-                with _writing(target):
+                with writing(target):
                     fh.close()
                 del self._fh[target]
             if self.ext in (".json", ".geojson"):
-                with _writing(self.out):
+                with writing(self.out):
                     _write_results(self.result(), self._tmp(self.out), self.ext, self.out.stem)
             for target, tmp in list(self._tmps.items()):
-                with _writing(target):
+                with writing(target):
                     os.replace(tmp, target)
                 del self._tmps[target]
         except BaseException:
@@ -444,7 +347,7 @@ class ResultWriter:
                 pass
         self._fh.clear()
         for tmp in self._tmps.values():
-            _discard(tmp)
+            discard(tmp)
         self._tmps.clear()
         remove_folders(self._created)
         self._created = []
@@ -460,34 +363,9 @@ class ResultWriter:
         return False
 
 
-def _gdal_errors_as_exceptions() -> None:
-    """Give the writer thread pyogrio's GDAL error handler, as its main thread has.
-
-    pyogrio installs the handler at import, for the importing thread only (GDAL's
-    handlers are per thread); elsewhere GDAL prints each failure on stderr before
-    pyogrio raises it, so a full disk would give a screen of SQL instead of one line.
-    """
-    try:
-        from pyogrio._err import _register_error_handler
-    except ImportError:  # a pyogrio without it: the messages are printed, the error is still raised
-        return
-    _register_error_handler()
-
-
-@contextmanager
-def _writing(target):
-    """Turn a failed write into :func:`write_failed`'s error naming ``target``."""
-    try:
-        yield
-    except EcozoneError:
-        raise
-    except WRITE_ERRORS as exc:
-        raise write_failed(exc, target) from exc
-
-
 def concat_results(parts: list):
     """Join the results of several batches of one layer set."""
-    from .check import CheckResult
+    from .check.engine import CheckResult
 
     sites = gpd.GeoDataFrame(pd.concat([p.sites for p in parts], ignore_index=True), crs=parts[0].sites.crs)
     detail = pd.concat([p.detail for p in parts], ignore_index=True)

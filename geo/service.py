@@ -64,7 +64,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import __version__
-from .errors import EcozoneError, error_line, warning_line
+from .errors import ServiceError, error_line, warning_line
 
 __all__ = ["CheckService", "CheckServer", "serve", "check_remote", "DEFAULT_PORT"]
 
@@ -84,10 +84,6 @@ REQUEST_KEYS = {"version", "cwd", "params", "quiet", "verbose"}
 _NONCE = re.compile(r"[0-9a-f]{64}")
 STOPPED_LINE = ("ecozone: error: the check service stopped before the check finished; nothing written; "
                 "run the check again")
-
-
-class ServiceError(EcozoneError, OSError):
-    """The check service cannot be reached or refused the request."""
 
 
 def key_path(port: int) -> Path:
@@ -202,7 +198,8 @@ class CheckService:
 
     def current(self):
         """The layer set, opened (built, warmed) again if one of its files changed since it was opened."""
-        from .layerset import read_layerset, source_files
+        from .layerset.manifest import source_files
+        from .layerset.read import read_layerset
 
         sources = _stat(source_files(self.root))  # before opening: an edit made meanwhile is seen next time
         if self.ls is None or (sources, _stat(self._builds())) != self._stamp:
@@ -434,8 +431,8 @@ def _warm(ls) -> None:
     import pyogrio  # noqa: F401
 
     from . import results  # noqa: F401
-    from .check import check_sites
-    from .sites import normalize_sites
+    from .check.engine import check_sites
+    from .sites.read import normalize_sites
 
     p = ls.coverage.representative_point()
     sites = gpd.GeoDataFrame({"name": ["point", "parcel"]}, crs=ls.measure_crs, geometry=[p, p.buffer(200, quad_segs=2)])

@@ -10,7 +10,7 @@ import shapely
 from click.testing import CliRunner
 from shapely.geometry import Point, box
 
-from geo.layerset import read_layerset
+from geo.layerset.read import read_layerset
 
 # Tiny set, in EPSG:4550 metres: a 10 km square study area and three zones.
 X0, Y0 = 400_000.0, 4_330_000.0

@@ -7,11 +7,11 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from geo.builders.coast import coast_lines
-from geo.builders.reserves import nested_zones
-from geo.builders.shapes import QUAD_SEGS, circle_of_area, corridor
-from geo.builders.water import reservoir_levels, size_class
-from geo.zones import subdivide
+from geo.layerset.builders.coast import coast_lines
+from geo.layerset.builders.reserves import nested_zones
+from geo.layerset.builders.shapes import QUAD_SEGS, circle_of_area, corridor
+from geo.layerset.builders.water import reservoir_levels, size_class
+from geo.check.zones import subdivide
 
 
 def rounded_square_area(side, d, k=QUAD_SEGS):
@@ -95,7 +95,7 @@ def test_subdivide_keeps_area_and_bounds_vertices():
 def _ctx(land, other=None):
     from pathlib import Path
 
-    from geo.builders.context import BuildContext
+    from geo.layerset.builders.context import BuildContext
 
     ctx = BuildContext(root=Path("."), sources={}, measure_crs="EPSG:4550")
     ctx._cache["_land"] = land
@@ -110,7 +110,7 @@ def _frame(rows):
 
 
 def test_coastline_classes_partition_and_island_flag():
-    from geo.builders.coast import coastline
+    from geo.layerset.builders.coast import coastline
 
     land = shapely.union(box(0, 0, 10_000, 10_000), box(20_000, 0, 21_000, 1_000))  # mainland + island
     ctx = _ctx(land, box(-5_000, 0, 0, 10_000))
@@ -124,7 +124,7 @@ def test_coastline_classes_partition_and_island_flag():
 
 
 def test_coastal_strips_have_their_widths_and_stricter_wins():
-    from geo.builders.coast import coastal_strips
+    from geo.layerset.builders.coast import coastal_strips
 
     land = box(0, -5_000, 10_000, 0)  # sea to the north of y = 0
     ctx = _ctx(land)
@@ -142,7 +142,7 @@ def test_coastal_strips_have_their_widths_and_stricter_wins():
 
 
 def test_belts_split_at_the_divide():
-    from geo.builders.coast import belts
+    from geo.layerset.builders.coast import belts
 
     land = box(0, -5_000, 10_000, 0)
     ctx = _ctx(land)
@@ -157,7 +157,7 @@ def test_belts_split_at_the_divide():
 
 
 def test_compose_splits_land_and_sea_and_contains_parts():
-    from geo.builders.compose import compose
+    from geo.layerset.builders.compose import compose
 
     land = box(0, 0, 10_000, 10_000)
     ctx = _ctx(land)
@@ -173,7 +173,7 @@ def test_compose_splits_land_and_sea_and_contains_parts():
 
 
 def test_control_units_partition_the_land():
-    from geo.builders.compose import control_units
+    from geo.layerset.builders.compose import control_units
 
     land = box(0, 0, 10_000, 10_000)
     ctx = _ctx(land)

@@ -12,10 +12,10 @@ from shapely.geometry import LineString, Point, box
 
 from conftest import X0, Y0
 from geo import check_sites, sites_from_inline
-from geo.check import chainage
+from geo.check.engine import chainage
 from geo.errors import CoverageWarning
-from geo.rules import SEVERITY, layerset_rules
-from geo.sites import normalize_sites
+from geo.check.rules import SEVERITY, layerset_rules
+from geo.sites.read import normalize_sites
 
 HYP = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -124,7 +124,7 @@ def test_a_small_site_inside_is_inside_not_boundary_contact(tiny):
 
 def test_each_clause_is_cited_once_per_site(jinpu):
     """Rules citing several clauses ("A；B") share some: a site's list names each once."""
-    from geo.sites import read_sites
+    from geo.sites.read import read_sites
 
     res = check_sites(read_sites("layers/jinpu/demo_sites.csv"), jinpu)
     lists = [c.split("；") for c in res.sites["citations"] if c]
@@ -294,7 +294,7 @@ def test_near_prefilter_never_misses_a_point_within_the_distance():
     """The raster test that spares far points a geometry flags every point within d of a box."""
     import shapely
 
-    from geo.check import _near_boxes
+    from geo.check.engine import _near_boxes
 
     rng = np.random.default_rng(7)
     x0, y0 = rng.uniform(0, 50_000, 40), rng.uniform(0, 50_000, 40)

@@ -136,9 +136,9 @@ def test_a_failed_background_write_leaves_nothing(jinpu, tmp_path, ext):
     import pyogrio.errors
     import pyarrow as pa
 
-    from geo.check import check_sites
+    from geo.check.engine import check_sites
     from geo.results import ResultWriter
-    from geo.sites import read_sites
+    from geo.sites.read import read_sites
 
     good = check_sites(read_sites(DEMO), jinpu)
     bad = check_sites(read_sites(DEMO), jinpu)

@@ -23,8 +23,9 @@ from shapely import affinity
 
 from geo.cli.main import cli
 from geo.errors import SiteInputError
-from geo.readers import SiteInputWarning, dxf
-from geo.sites import read_sites
+from geo.errors import SiteInputWarning
+from geo.sites.readers import dxf
+from geo.sites.read import read_sites
 
 DATA = Path(__file__).parent / "data"
 
@@ -193,7 +194,7 @@ def test_hatch_filling_its_boundary_polyline_is_one_site(tmp_path, caplog):
     other = [(x + 400, y) for x, y in samples.P1_SHELL]  # a hatch without a polyline: its own site
     msp.add_hatch().paths.add_polyline_path(other)
     doc.saveas(tmp_path / "fill.dxf")
-    with caplog.at_level(logging.INFO, logger="geo.readers.dxf"):
+    with caplog.at_level(logging.INFO, logger="geo.sites.readers.dxf"):
         gdf = read(tmp_path / "fill.dxf")
     assert list(gdf.dxf_type) == ["LWPOLYLINE", "HATCH"]
     assert same(gdf.geometry[1], shapely.Polygon(other))
@@ -212,7 +213,7 @@ def test_polyline_ending_on_its_first_point_is_a_parcel(runner, tmp_path, caplog
     near = [(x + 300, y) for x, y in samples.P1_SHELL]
     msp.add_lwpolyline([*near, (near[0][0] + 0.05, near[0][1])])  # 5 cm short: a line
     doc.saveas(tmp_path / "snap.dxf")
-    with caplog.at_level(logging.INFO, logger="geo.readers.dxf"):
+    with caplog.at_level(logging.INFO, logger="geo.sites.readers.dxf"):
         gdf = read(tmp_path / "snap.dxf")
     assert list(gdf.kind) == ["parcel", "line"]
     assert gdf.geometry[0].area == pytest.approx(shapely.Polygon(samples.P1_SHELL).area, abs=0.01)

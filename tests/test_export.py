@@ -29,12 +29,12 @@ import shapely
 
 from geo.cli.main import cli
 from geo.errors import CRSError, ExportError, LayerSetError, RuleError
-from geo.export import (
+from geo.export.layers import (
     FORMATS, WRITERS, export_layers, layer_qml, read_shapefile_zip, resolve_export_crs, shapefile_field_names,
 )
-from geo.export_cad import cad_layer_name, read_dxf
-from geo.export_raster import class_codes
-from geo.layerset import read_layerset
+from geo.export.cad import cad_layer_name, read_dxf
+from geo.export.raster import class_codes
+from geo.layerset.read import read_layerset
 
 KML_FIELDS = ["id", "Name", "description", "timestamp", "begin", "end", "altitudeMode", "tessellate",
               "extrude", "visibility", "drawOrder", "icon"]
@@ -545,7 +545,7 @@ def test_verdict_raster_known_answers(tiny, tmp_path):
 
 
 def test_verdict_raster_agrees_with_check(tiny, tmp_path):
-    from geo.check import check_sites
+    from geo.check.engine import check_sites
 
     out = export_layers(tiny, "tif", tmp_path / "tif", layers=["zones"], resolution_m=50, verdict_for="T02")
     with rasterio.open(out[-2]) as r:

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo.coords import parse_angle
+from geo.sites.coords import parse_angle
 from geo.errors import EcozoneError, GeometryRepairedWarning
-from geo.readers import SiteInputWarning
-from geo.sites import read_sites
+from geo.errors import SiteInputWarning
+from geo.sites.read import read_sites
 
 SITES = Path(__file__).parent / "data" / "sites"
 BAD = Path(__file__).parent / "data" / "bad"

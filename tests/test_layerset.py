@@ -5,8 +5,8 @@ import pytest
 
 from geo import read_layerset, validate_layerset
 from geo.errors import LayerSetError
-from geo.layerset import REQUIRED_COLUMNS, read_manifest
-from geo.summary import indicators, layer_summary
+from geo.layerset.manifest import REQUIRED_COLUMNS, read_manifest
+from geo.layerset.summary import indicators, layer_summary
 
 JINPU_LAYERS = ["study_area", "coastline", "coastal_strips", "eco_ridge", "eco_cores", "eco_belts", "eco_corridors",
                 "eco_sources", "water_source", "nature_reserves", "red_line", "water_control_units",

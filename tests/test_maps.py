@@ -11,9 +11,9 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from geo.errors import SiteInputError
-from geo.maps import (
-    STATIC, MapError, MapSizeWarning, build_map, read_map_sites, render_map, simplify_polygons, write_map,
+from geo.errors import MapError, MapSizeWarning, SiteInputError
+from geo.maps.draw import (
+    STATIC, build_map, read_map_sites, render_map, simplify_polygons, write_map,
 )
 from geo.text import VERDICTS
 
@@ -111,7 +111,7 @@ def test_panes_keep_areas_under_lines_under_sites(jinpu_html):
 
 def test_popups_give_name_class_requirement_citation_and_area(jinpu, jinpu_map):
     config = setup_config(jinpu_map)
-    from geo.rules import layerset_rules
+    from geo.check.rules import layerset_rules
 
     req = layerset_rules(jinpu).zone_requirement("water_source", "L1")
     popup = texts(config, features(config, "water_source:L1")[0])["_p"]
@@ -123,7 +123,7 @@ def test_popups_give_name_class_requirement_citation_and_area(jinpu, jinpu_map):
 
 
 def test_popup_falls_back_to_the_clause_without_rules(jinpu, monkeypatch):
-    monkeypatch.setattr("geo.maps._rules", lambda ls: None)
+    monkeypatch.setattr("geo.maps.draw._rules", lambda ls: None)
     config = setup_config(build_map(jinpu))
     popup = texts(config, features(config, "water_source:L1")[0])["_p"]
     assert "严格管控" in popup and "HJ 338-2018" in popup

@@ -22,14 +22,15 @@ import pytest
 import shapely
 
 from geo.cli.main import cli
-from geo.coords import (check_datum, datum_from_text, gk_crs, gk_info, gk_zone_prefix, guess_projected_hint,
+from geo.sites.coords import (check_datum, datum_from_text, gk_crs, gk_info, gk_zone_prefix, guess_projected_hint,
                         parse_angle, parse_angles, resolve_projected, shift_hint)
 from geo.errors import SiteInputError
-from geo.readers import READERS, SiteInputWarning, reader_for
-from geo.readers.jzd import read_jzd, write_jzd_txt
-from geo.readers.table import read_table
-from geo.readers.vector import dbf_encoding
-from geo.sites import read_sites
+from geo.errors import SiteInputWarning
+from geo.sites.readers import READERS, reader_for
+from geo.sites.readers.jzd import read_jzd, write_jzd_txt
+from geo.sites.readers.table import read_table
+from geo.sites.readers.vector import dbf_encoding
+from geo.sites.read import read_sites
 
 DATA = Path(__file__).parent / "data"
 SITES = DATA / "sites"
@@ -352,7 +353,7 @@ def test_write_jzd_round_trip(tmp_path):
 
 
 def test_write_jzd_without_prefix_verdicts_and_zones(tmp_path, jinpu):
-    from geo.check import check_sites
+    from geo.check.engine import check_sites
 
     sites = read_sites(SITES / "jzd_gbk_cm123.txt", project_type="T03")
     result = check_sites(sites, jinpu)
@@ -604,10 +605,10 @@ with open(path, "w") as f:
     f.write("id,name,lon,lat,type\n")
     for i in range(0, n, 200_000):
         f.write("".join(f"S{k},site {k},{lon[k]:.6f},{lat[k]:.6f},T03\n" for k in range(i, min(n, i + 200_000))))
-import geo.sites
+import geo.sites.read
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
-sites = geo.sites.read_sites(path)
+sites = geo.sites.read.read_sites(path)
 took = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(len(sites), (peak - base) * 1024, took)
@@ -633,7 +634,7 @@ def test_million_row_csv_in_bounded_memory(tmp_path):
 
 
 def test_too_large_for_free_memory_stops_before_reading(tmp_path, monkeypatch):
-    import geo.readers.table as table
+    import geo.sites.readers.table as table
 
     path = tmp_path / "many.csv"
     path.write_text("id,lon,lat\n" + "".join(f"S{i},121.8,39.1\n" for i in range(50_000)), encoding="utf-8")

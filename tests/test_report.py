@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.check import check_sites
+from geo.check.engine import check_sites
 from geo.cli.main import cli
 from geo.report import DETAIL_LIMIT, ReportDigest, render_report
 

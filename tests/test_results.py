@@ -22,11 +22,11 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from geo.check import check_sites
-from geo.export import FORMATS
-from geo.layerset import read_layerset
+from geo.check.engine import check_sites
+from geo.export.layers import FORMATS
+from geo.layerset.read import read_layerset
 from geo.results import FORMULA_CHARS, ResultWriter, spreadsheet_safe, write_detail, write_results
-from geo.sites import normalize_sites, read_sites
+from geo.sites.read import normalize_sites, read_sites
 
 from conftest import X0, Y0, make_tiny_layerset
 
@@ -204,8 +204,8 @@ def test_export_geojson_on_a_full_disk(warm, tmp_path):
 EXPORT_SCRIPT = textwrap.dedent("""
     import json, resource, signal, sys
     from pathlib import Path
-    from geo.export import FORMATS, export_layers
-    from geo.layerset import read_layerset
+    from geo.export.layers import FORMATS, export_layers
+    from geo.layerset.read import read_layerset
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import TINY_RULES
 from geo.errors import RuleError
-from geo.rules import read_rules
+from geo.check.rules import read_rules
 
 LAYERS = {"zones": {"a", "b", "c"}}
 

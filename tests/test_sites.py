@@ -25,8 +25,8 @@ from conftest import X0, Y0
 from geo.cli.main import cli
 from geo.crs import wgs84_to_bd09, wgs84_to_gcj02
 from geo.errors import SiteInputError
-from geo.readers.jzd import read_jzd
-from geo.sites import read_sites, sites_from_inline
+from geo.sites.readers.jzd import read_jzd
+from geo.sites.read import read_sites, sites_from_inline
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"

@@ -8,10 +8,11 @@ from shapely.geometry import Point, box
 
 from conftest import AREA, X0, Y0, make_tiny_layerset
 from geo import check_sites
-from geo.build import build_layerset, clip_to
-from geo.layerset import read_layerset
-from geo.sites import normalize_sites
-from geo.zones import cache_path, zone_index
+from geo.layerset import build_layerset
+from geo.layerset.build import clip_to
+from geo.layerset.read import read_layerset
+from geo.sites.read import normalize_sites
+from geo.check.zones import cache_path, zone_index
 
 
 def _sites(geoms, crs=4550, **cols):
@@ -129,7 +130,7 @@ def test_read_only_layer_set_still_checks(tmp_path, monkeypatch):
     def refuse(*a, **k):
         raise PermissionError("read-only")
 
-    monkeypatch.setattr("geo.zones._save", refuse)
+    monkeypatch.setattr("geo.check.zones._save", refuse)
     res = check_sites(_sites([Point(X0 + 2_000, Y0 + 2_000)], project_type=["T03"]), read_layerset(root))
     assert res.sites.loc[0, "verdict"] == "prohibited"
     assert not cache_path(ls).exists()

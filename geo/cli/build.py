@@ -1,13 +1,14 @@
 """``ecozone build``: assemble a layer set into its GeoPackage."""
 import click
 
-from ..build import build_layerset
-from ..layerset import read_layerset
-from ..summary import summary_table
+from .options import layerset_argument
+
+from ..layerset import build_layerset, read_layerset
+from ..layerset.summary import summary_table
 
 
 @click.command("build")
-@click.argument("layerset", type=click.Path(file_okay=False), default="layers/jinpu")
+@layerset_argument
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="GeoPackage to write (default LAYERSET/build/NAME.gpkg)")
 def command(layerset, out):
     """组装图层集 / Assemble LAYERSET from its sources into one GeoPackage and print its summary."""

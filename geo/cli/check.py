@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .options import layers_option, overwrite_option
+
 
 CHUNK = 100_000  # sites per batch
 PARALLEL_FROM = 20_000  # fewer sites are checked in one process
@@ -22,8 +24,7 @@ def _types_epilog() -> str:
 
 @click.command("check", epilog=_types_epilog())
 @click.argument("sites", required=False, type=click.Path(dir_okay=False))
-@click.option("--layers", "layers_dir", default="layers/jinpu", show_default=True, type=click.Path(file_okay=False),
-              help="图层集目录 / layer-set folder")
+@layers_option
 @click.option("--type", "project_type", help="未标类型的项目类型（T01–T14 或别名）/ type for sites without one")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
               help="结果文件 .csv .json .geojson .gpkg / results file")
@@ -41,7 +42,7 @@ def _types_epilog() -> str:
 @click.option("--layer", help="图层、工作表或 CAD 图层名 / layer, sheet or CAD layer(s) to read")
 @click.option("--fail-on", type=click.Choice(["prohibited", "restricted"]),
               help="有项目达到该级别时退出码为 3 / exit 3 when a site reaches this level")
-@click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="替换已有输出 / replace outputs")
+@overwrite_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="并行进程数（2 万个项目以上启用）/ worker processes for 20,000 sites or more")
 @click.option("--service", metavar="URL",
@@ -69,7 +70,7 @@ def command(ctx, sites, points, wkts, service, **params):
         for line in lines:
             click.echo(line, err=True)
         ctx.exit(code)
-    from ..layerset import read_layerset
+    from ..layerset.read import read_layerset
 
     code, summary = run(read_layerset(params["layers_dir"]), params, progress=not quiet)
     if not quiet:
@@ -104,10 +105,11 @@ def run(ls, p: dict, *, progress: bool = False, stop=None) -> tuple:
     (0, or 3 when a site reaches ``fail_on``) and the summary line.
     """
     from ..errors import ExportError
-    from ..parallel import checked_batches
+    from ..check.batches import checked_batches
     from ..paths import refuse_clobber
-    from ..results import ResultWriter, atomic_path
-    from ..sites import read_sites, sites_from_inline
+    from ..atomic import atomic_path
+    from ..results import ResultWriter
+    from ..sites.read import read_sites, sites_from_inline
     from ..text import VERDICT_ORDER, summary_line
 
     sites, points, wkts, project_type = p["sites"], p["points"], p["wkts"], p["project_type"]

@@ -1,12 +1,14 @@
 """``ecozone export``: write the zoning layers in the formats planners exchange."""
 import click
 
+from .options import layerset_argument, overwrite_option
+
 FORMAT_CHOICES = ["gpkg", "shp", "geojson", "fgb", "parquet", "kml", "kmz", "dxf", "tif"]
 DXF_CHOICES = ["R2000", "R2004", "R2007", "R2010", "R2013", "R2018"]
 
 
 @click.command("export")
-@click.argument("layerset", type=click.Path(file_okay=False), default="layers/jinpu")
+@layerset_argument
 @click.option("-f", "--format", "fmt", required=True, type=click.Choice(FORMAT_CHOICES, case_sensitive=False),
               help="格式 / format: gpkg kml kmz dxf 写一个文件 (one file); shp geojson fgb parquet tif "
                    "写入文件夹，每层一个文件 (a folder, one file per layer; shp: one zip per layer)")
@@ -20,7 +22,7 @@ DXF_CHOICES = ["R2000", "R2004", "R2007", "R2010", "R2013", "R2018"]
 @click.option("--encoding", type=click.Choice(["gbk", "utf-8"], case_sensitive=False), default=None,
               help="shp 属性编码（默认 GBK + .cpg）/ shapefile encoding (default GBK with .cpg); "
                    "dxf: gbk = R2000 ANSI_936, utf-8 = R2010")
-@click.option("--overwrite", is_flag=True, help="覆盖已有输出 / replace existing outputs")
+@overwrite_option
 @click.option("--dxf-version", type=click.Choice(DXF_CHOICES, case_sensitive=False), default=None,
               help="DXF 版本（默认 R2010 UTF-8；R2000/R2004 为 GBK）/ DXF version (default R2010, UTF-8; "
                    "R2000/R2004 use ANSI_936)")
@@ -42,8 +44,8 @@ def command(ctx, layerset, fmt, out, crs, layers, encoding, overwrite, dxf_versi
     Outputs are written beside the target and moved into place when complete; an existing
     output is replaced only with --overwrite; nothing is written inside a layer-set folder.
     """
-    from ..export import export_layers
-    from ..layerset import read_layerset
+    from ..export.layers import export_layers
+    from ..layerset.read import read_layerset
     from ..paths import refuse_clobber
 
     refuse_clobber({"-o": out}, inputs=[layerset])  # before the layer set is read (and perhaps rebuilt)

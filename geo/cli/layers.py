@@ -1,12 +1,14 @@
 """``ecozone layers``: each layer's size and the plan's spatial indicators."""
 import click
 
-from ..layerset import read_layerset
-from ..summary import summary_table
+from .options import layerset_argument
+
+from ..layerset.read import read_layerset
+from ..layerset.summary import summary_table
 
 
 @click.command("layers")
-@click.argument("layerset", type=click.Path(file_okay=False), default="layers/jinpu")
+@layerset_argument
 def command(layerset):
     """图层与规划指标 / List the layers of LAYERSET with counts, areas, lengths and indicators."""
     click.echo(summary_table(read_layerset(layerset)))

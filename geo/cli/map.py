@@ -5,11 +5,13 @@ from pathlib import Path
 
 import click
 
+from .options import layerset_argument, overwrite_option
+
 BASEMAP_CHOICES = ("osm", "tianditu", "gaode", "none")
 
 
 @click.command("map")
-@click.argument("layerset", required=False, default="layers/jinpu", type=click.Path(file_okay=False))
+@layerset_argument
 @click.option("--sites", "sites_paths", multiple=True, type=click.Path(dir_okay=False),
               help="核查结果（ecozone check 输出）或项目文件（即时核查），可多次 / checked results, or a sites file "
                    "to check now (repeatable: every file is drawn)")
@@ -29,7 +31,7 @@ BASEMAP_CHOICES = ("osm", "tianditu", "gaode", "none")
               help="显示简化容差（米）/ display simplification tolerance in metres [default: 3]")
 @click.option("--crs", help="项目文件未声明时的坐标系 / CRS of site coordinates the file does not declare")
 @click.option("--encoding", help="项目文件编码 utf-8|gbk / text encoding of the sites file")
-@click.option("--overwrite/--no-overwrite", default=True, show_default=True, help="替换已有输出 / replace the output")
+@overwrite_option
 @click.pass_context
 def command(ctx, layerset, sites_paths, project_type, out, lang, basemap, tianditu_key, cdn, offline, tolerance_m,
             crs, encoding, overwrite):
@@ -41,8 +43,8 @@ def command(ctx, layerset, sites_paths, project_type, out, lang, basemap, tiandi
     ecozone map --sites sites.csv --type T03 --offline -o maps/offline.html
     ecozone map --sites roads.geojson --sites parcels.csv -o maps/both.html
     """
-    from ..layerset import read_layerset
-    from ..maps import DISPLAY_TOLERANCE_M, read_map_sites, write_map
+    from ..layerset.read import read_layerset
+    from ..maps.draw import DISPLAY_TOLERANCE_M, read_map_sites, write_map
     from ..paths import refuse_clobber
 
     if cdn and offline:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import click
 
+from .options import layers_option
+
 from ..service import DEFAULT_PORT
 
 
 @click.command("serve")
-@click.option("--layers", "layers_dir", default="layers/jinpu", show_default=True, type=click.Path(file_okay=False),
-              help="图层集目录 / layer-set folder")
+@layers_option
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
               help="本机端口（0 为任选）/ port on 127.0.0.1 (0: any free one)")
 def command(layers_dir, port):

@@ -1,12 +1,14 @@
 """``ecozone validate``: check a built layer set."""
 import click
 
-from ..layerset import read_layerset
-from ..validate import format_findings, validate_layerset
+from .options import layerset_argument
+
+from ..layerset.read import read_layerset
+from ..layerset.validate import format_findings, validate_layerset
 
 
 @click.command("validate")
-@click.argument("layerset", type=click.Path(file_okay=False), default="layers/jinpu")
+@layerset_argument
 @click.pass_context
 def command(ctx, layerset):
     """校验图层集 / Validate LAYERSET; exit 1 on any error."""

@@ -1,0 +1,204 @@
+"""Assemble a layer set from its manifest into one GeoPackage."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from .. import __version__
+from .builders import BUILDERS, BuildContext
+from ..errors import LayerSetError
+from .manifest import COVERAGE_TABLE, META_TABLE, read_manifest, source_hash
+
+log = logging.getLogger(__name__)
+
+__all__ = ["assemble", "coverage_of", "default_build_path", "read_meta", "write_meta"]
+
+_DIM = {"polygon": 2, "line": 1, "point": 0}
+
+
+def keep_dimension(geom, dim: int):
+    """Keep only the parts of ``geom`` of dimension ``dim`` (drops slivers of lower dimension)."""
+    if geom is None or geom.is_empty:
+        return geom
+    parts = shapely.get_parts(geom)
+    parts = [p for p in parts if shapely.get_dimensions(p) == dim and not p.is_empty]
+    if not parts:
+        return shapely.GeometryCollection()
+    if dim == 1:
+        return shapely.line_merge(shapely.MultiLineString(parts)) if len(parts) > 1 else parts[0]
+    return shapely.union_all(parts)
+
+
+def coverage_of(ctx: BuildContext, sea_m: float) -> shapely.Geometry:
+    """The set's coverage: its land plus the sea within ``sea_m`` of it (not a neighbour's land)."""
+    land = ctx.land
+    if sea_m <= 0:
+        return land
+    sea = shapely.difference(land.buffer(sea_m, quad_segs=8), ctx.other_land)
+    return shapely.union(land, sea)
+
+
+def _feature_params(layer_params: dict, name_zh: str) -> str:
+    out = {k: v for k, v in layer_params.items() if not isinstance(v, (list, dict))}
+    for v in layer_params.values():
+        if isinstance(v, list):
+            for item in v:
+                if isinstance(item, dict) and item.get("name_zh") and str(name_zh).startswith(item["name_zh"]):
+                    out.update(item)
+    return json.dumps(out, ensure_ascii=False, sort_keys=True)
+
+
+def clip_to(geoms, coverage) -> list:
+    """``intersection(g, coverage)`` of each geometry.
+
+    A feature the coverage holds properly inside is intersected with a box
+    around it instead: the same overlay of the feature's own edges (the result is
+    identical), without walking the coverage's possibly long boundary each time.
+    """
+    geoms = np.asarray(list(geoms), dtype=object)
+    out = np.empty(len(geoms), dtype=object)
+    if not len(geoms):
+        return []
+    shapely.prepare(coverage)
+    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    inside = np.zeros(len(geoms), dtype=bool)
+    inside[ok] = shapely.contains_properly(coverage, geoms[ok])
+    for i, g in enumerate(geoms):
+        if inside[i]:
+            xmin, ymin, xmax, ymax = g.bounds
+            w = max(xmax - xmin, ymax - ymin, 1.0)
+            out[i] = shapely.intersection(g, shapely.box(xmin - w, ymin - w, xmax + w, ymax + w))
+        else:
+            out[i] = shapely.intersection(g, coverage)
+    return list(out)
+
+
+def _finish(spec, gdf: gpd.GeoDataFrame, coverage) -> gpd.GeoDataFrame:
+    dim = _DIM[spec.geometry]
+    geoms = [keep_dimension(shapely.make_valid(g), dim) for g in clip_to(gdf.geometry, coverage)]
+    gdf = gdf.set_geometry(geoms)
+    empty = gdf.geometry.is_empty | gdf.geometry.isna()
+    if empty.any():
+        log.info("layer %s: %d feature(s) outside the coverage dropped: %s", spec.id, int(empty.sum()),
+                    ", ".join(map(str, gdf.loc[empty, "name_en"])))
+        gdf = gdf[~empty]
+    gdf = gdf.reset_index(drop=True)
+    unknown = set(gdf["zone_class"]) - set(spec.classes)
+    if unknown:
+        raise LayerSetError(f"layer {spec.id}: builder made undeclared classes {sorted(unknown)}",
+                            hint="declare them under the layer's classes")
+    gdf.insert(0, "zone_id", [f"{spec.id}-{i + 1:02d}" for i in range(len(gdf))])
+    gdf.insert(1, "layer", spec.id)
+    gdf["class_zh"] = gdf["zone_class"].map(lambda c: spec.classes[c]["zh"])
+    gdf["class_en"] = gdf["zone_class"].map(lambda c: spec.classes[c]["en"])
+    gdf["control"] = gdf["zone_class"].map(lambda c: spec.classes[c]["control"])
+    gdf["clause"] = spec.clause
+    gdf["params"] = [_feature_params(spec.params, n) for n in gdf["name_zh"]]
+    if dim == 2:
+        gdf["area_km2"] = (gdf.geometry.area / 1e6).round(4)
+    elif dim == 1:
+        gdf["length_km"] = (gdf.geometry.length / 1e3).round(4)
+    return gdf
+
+
+def assemble(root, *, out=None) -> Path:
+    """Build every layer of a layer set and write them to one GeoPackage.
+
+    Parameters
+    ----------
+    root : the layer-set folder.
+    out : the GeoPackage to write (default ``<root>/build/<name>.gpkg``); written
+        to a temporary file beside it and renamed, so a failed build leaves the
+        previous one intact.
+
+    Returns
+    -------
+    The path written.
+    """
+    root = Path(root)
+    manifest = read_manifest(root)
+    info = manifest["layerset"]
+    out = Path(out) if out else default_build_path(root)
+    ctx = BuildContext(root=root, sources=manifest.get("sources", {}), measure_crs=info["measure_crs"],
+                       land_layer=manifest.get("coverage", {}).get("land_layer", "study_area"))
+    coverage = None
+    frames = {}
+    for spec in manifest["layers"]:
+        try:
+            builder = BUILDERS[spec.builder]
+        except KeyError:
+            raise LayerSetError(f"layer {spec.id}: builder {spec.builder!r} unknown", path=root / "manifest.toml",
+                                hint=f"use one of {', '.join(sorted(BUILDERS))}") from None
+        try:
+            gdf = builder(ctx, **spec.params)
+        except TypeError as exc:
+            raise LayerSetError(f"layer {spec.id}: bad parameters for {spec.builder} ({exc})",
+                                path=root / "manifest.toml") from None
+        if coverage is None:
+            ctx.built[spec.id] = gdf
+            coverage = coverage_of(ctx, float(manifest.get("coverage", {}).get("sea_m", 0)))
+        gdf = _finish(spec, gdf, coverage)
+        ctx.built[spec.id] = gdf
+        frames[spec.id] = gdf
+        log.info("built %s: %d features", spec.id, len(gdf))
+
+    manifest_specs = {s.id: s for s in manifest["layers"]}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".gpkg", dir=out.parent, prefix=".building-")
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        digest = hashlib.sha256()
+        for lid, gdf in frames.items():
+            stored = gdf.to_crs(info["storage_crs"])
+            dim = _DIM[manifest_specs[lid].geometry]
+            stored["geometry"] = [keep_dimension(shapely.make_valid(g), dim) for g in stored.geometry]
+            digest.update(lid.encode())
+            digest.update(b"".join(shapely.to_wkb(stored.geometry.values)))
+            digest.update(pd.util.hash_pandas_object(stored.drop(columns="geometry"), index=False).values.tobytes())
+            pyogrio.write_dataframe(stored, tmp, layer=lid, promote_to_multi=True)
+        cov = gpd.GeoDataFrame({"name": [info["name"]]}, geometry=[coverage], crs=info["measure_crs"])
+        pyogrio.write_dataframe(cov.to_crs(info["storage_crs"]), tmp, layer=COVERAGE_TABLE, promote_to_multi=True)
+        write_meta(Path(tmp), {
+            "name": info["name"], "title_zh": info["title_zh"], "title_en": info["title_en"],
+            "status": info["status"], "storage_crs": info["storage_crs"], "measure_crs": info["measure_crs"],
+            "build_date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "source_hash": source_hash(root), "content_hash": digest.hexdigest(),
+            "ecozone_version": __version__,
+        })
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def default_build_path(root) -> Path:
+    root = Path(root)
+    name = read_manifest(root)["layerset"]["name"]
+    return root / "build" / f"{name}.gpkg"
+
+
+def read_meta(gpkg: Path) -> dict | None:
+    try:
+        df = pyogrio.read_dataframe(gpkg, layer=META_TABLE)
+    except Exception:
+        return None
+    return dict(zip(df["key"], df["value"]))
+
+
+def write_meta(gpkg: Path, meta: dict) -> None:
+    df = pd.DataFrame({"key": list(meta), "value": [json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
+                                                     for v in meta.values()]})
+    pyogrio.write_dataframe(df, gpkg, layer=META_TABLE)

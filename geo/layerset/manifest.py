@@ -1,0 +1,198 @@
+"""The manifest of a layer set, and the files its build depends on.
+
+A layer set is a folder (``layers/<name>/``) holding ``manifest.toml``, small
+text sources under ``data/``, a rule table and a README. ``build_layerset``
+assembles it into one GeoPackage (``build/<name>.gpkg``); ``read_layerset``
+opens that build (building it first when it is missing or stale).
+
+The manifest declares the storage CRS (EPSG:4490 for Chinese sets), the
+measurement CRS in which every area, length and buffer is computed, the
+coverage (land plus the sea the set speaks for) and, per layer, its id, titles,
+family, geometry type, zone classes with their control level, builder and
+parameters, provenance and style.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyproj
+
+from ..errors import LayerSetError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LayerSpec", "read_manifest", "source_files", "source_hash", "REQUIRED_COLUMNS", "GEOMETRY_TYPES",
+           "CONTROL_LEVELS", "META_TABLE", "COVERAGE_TABLE"]
+
+#: Columns every built feature carries.
+REQUIRED_COLUMNS = ["zone_id", "layer", "zone_class", "name_zh", "name_en", "clause", "params"]
+GEOMETRY_TYPES = {"polygon", "line", "point"}
+CONTROL_LEVELS = {"strict", "restrictive", "general", "info"}
+META_TABLE = "ecozone_meta"
+COVERAGE_TABLE = "ecozone_coverage"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer as the manifest declares it."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    family: str
+    geometry: str
+    classes: dict  # zone_class -> {zh, en, control, color}
+    builder: str
+    params: dict
+    clause: str
+    provenance: dict
+    expect_count: dict = field(default_factory=dict)
+    group: str = ""
+    style: dict = field(default_factory=dict)
+    check: bool = True  # sites are checked against this layer
+
+    def class_label(self, zone_class: str, lang: str = "zh") -> str:
+        c = self.classes.get(zone_class, {})
+        return c.get(lang, zone_class)
+
+    def color(self, zone_class: str) -> str:
+        return self.classes.get(zone_class, {}).get("color", self.style.get("color", "#888888"))
+
+
+#: ids that reach maps, exports and file names: ASCII letters, digits, _ and -
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+#: the one colour syntax a manifest may use (it reaches SVG, CSS, KML and QGIS styles as it is)
+_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+#: style keys and their types (numbers only, or a colour)
+_STYLE = {"color": "color", "weight": float, "fill_opacity": float, "line_width_mm": float, "map_show": bool}
+
+
+def _check_color(value, where: str, path: Path) -> None:
+    if value is not None and not (isinstance(value, str) and _COLOR.fullmatch(value)):
+        raise LayerSetError(f"{where}: colour {value!r} is not #rrggbb", path=path,
+                            hint="write colours as # and six hex digits, e.g. #1a9641")
+
+
+def _check_style(style, lid: str, path: Path) -> None:
+    if not isinstance(style, dict):
+        raise LayerSetError(f"layer {lid}: style is not a table", path=path)
+    for key, value in style.items():
+        kind = _STYLE.get(key)
+        if kind is None:
+            raise LayerSetError(f"layer {lid}: unknown style key {key!r}", path=path,
+                                hint=f"use {', '.join(_STYLE)}")
+        if kind == "color":
+            _check_color(value, f"layer {lid}: style", path)
+        elif kind is bool and not isinstance(value, bool):
+            raise LayerSetError(f"layer {lid}: style {key} must be true or false", path=path)
+        elif kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise LayerSetError(f"layer {lid}: style {key} must be a number", path=path)
+
+
+def _need(table: dict, key: str, where: str, path: Path):
+    if key not in table:
+        raise LayerSetError(f"{where} has no {key!r}", path=path, hint="add it to the manifest")
+    return table[key]
+
+
+def read_manifest(root) -> dict:
+    """Read and check ``manifest.toml`` of a layer-set folder.
+
+    Returns the manifest as a dict with ``layers`` turned into
+    :class:`LayerSpec` objects (in build order).
+    """
+    root = Path(root)
+    path = root / "manifest.toml" if root.is_dir() else root
+    if not path.exists():
+        raise LayerSetError("no layer set here (manifest.toml not found)", path=root,
+                            hint="give a folder such as layers/jinpu")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LayerSetError(f"manifest is not valid TOML ({exc})", path=path) from None
+    meta = _need(data, "layerset", "manifest", path)
+    for key in ("name", "title_zh", "title_en", "storage_crs", "measure_crs", "status"):
+        _need(meta, key, "[layerset]", path)
+    for key in ("storage_crs", "measure_crs"):
+        try:
+            crs = pyproj.CRS.from_user_input(meta[key])
+        except pyproj.exceptions.CRSError:
+            raise LayerSetError(f"[layerset] {key} {meta[key]!r} is not a CRS", path=path,
+                                hint="give an EPSG code") from None
+        if key == "measure_crs" and not crs.is_projected:
+            raise LayerSetError(f"measure_crs {meta[key]} is not projected", path=path,
+                                hint="areas and lengths need a projected CRS such as a CGCS2000 GK zone")
+    specs = []
+    seen = set()
+    for i, lay in enumerate(_need(data, "layers", "manifest", path)):
+        where = f"[[layers]] #{i + 1}"
+        lid = _need(lay, "id", where, path)
+        if not lid.isascii() or not lid.replace("_", "").isalnum() or lid in seen:
+            raise LayerSetError(f"layer id {lid!r} is not a unique ASCII snake_case id", path=path)
+        seen.add(lid)
+        geom = _need(lay, "geometry", where, path)
+        if geom not in GEOMETRY_TYPES:
+            raise LayerSetError(f"layer {lid}: geometry {geom!r} unknown", path=path,
+                                hint=f"use one of {sorted(GEOMETRY_TYPES)}")
+        classes = _need(lay, "classes", where, path)
+        for cname, cdef in classes.items():
+            if not _ID.fullmatch(cname):
+                raise LayerSetError(f"layer {lid}: class id {cname!r} is not an ASCII id", path=path,
+                                    hint="use letters, digits, _ and - only (the Chinese name goes in zh)")
+            if not isinstance(cdef, dict) or cdef.get("control") not in CONTROL_LEVELS:
+                control = cdef.get("control") if isinstance(cdef, dict) else None
+                raise LayerSetError(f"layer {lid}: class {cname} has control {control!r}",
+                                    path=path, hint=f"use one of {sorted(CONTROL_LEVELS)}")
+            _check_color(cdef.get("color"), f"layer {lid}: class {cname}", path)
+        _check_style(lay.get("style", {}), lid, path)
+        group = lay.get("group", lay.get("family", ""))
+        if not isinstance(group, str) or not _ID.fullmatch(group):
+            raise LayerSetError(f"layer {lid}: group {group!r} is not an ASCII id", path=path,
+                                hint="use letters, digits, _ and - only")
+        specs.append(LayerSpec(
+            id=lid, title_zh=_need(lay, "title_zh", where, path), title_en=_need(lay, "title_en", where, path),
+            family=_need(lay, "family", where, path), geometry=geom, classes=classes,
+            builder=_need(lay, "builder", where, path), params=lay.get("params", {}),
+            clause=_need(lay, "clause", where, path), provenance=_need(lay, "provenance", where, path),
+            expect_count=lay.get("expect_count", {}), group=lay.get("group", lay["family"]),
+            style=lay.get("style", {}), check=bool(lay.get("check", True))))
+    data["layers"] = specs
+    data["_root"] = path.parent
+    data["_path"] = path
+    return data
+
+
+def source_files(root) -> list:
+    """The files a layer set's build depends on: manifest, ``data/``, rule tables and any file the manifest names."""
+    root = Path(root)
+    files = [root / "manifest.toml"] + sorted(p for p in (root / "data").rglob("*") if p.is_file())
+    files += sorted(root.glob("rules*"))
+    try:
+        with open(root / "manifest.toml", "rb") as fh:
+            manifest = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        manifest = {}
+    named = [manifest.get("layerset", {}).get("rules")]
+    named += [s.get("file") for s in manifest.get("sources", {}).values() if isinstance(s, dict)]
+    files += [root / n for n in named if isinstance(n, str)]
+    return list(dict.fromkeys(f for f in files if f.is_file()))
+
+
+def source_hash(root) -> str:
+    """SHA-256 over a layer set's source files (:func:`source_files`) and ecozone's builder code."""
+    root = Path(root)
+    h = hashlib.sha256()
+    for f in source_files(root):
+        h.update((f.relative_to(root).as_posix() if f.is_relative_to(root) else str(f)).encode())
+        h.update(f.read_bytes())
+    code = Path(__file__).parent  # the builders are part of what a build depends on
+    for f in [code / "build.py"] + sorted((code / "builders").glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
