@@ -26,8 +26,11 @@ __all__ = [
     "wgs84_to_bd09",
     "bd09_to_wgs84",
     "transform_geometry_datum",
+    "GK_ZONES",
     "gk3_zone",
-    "gk3_epsg",
+    "gk_epsg",
+    "gk_info",
+    "central_meridian",
     "auto_gk3_crs",
     "to_crs_object",
 ]
@@ -147,22 +150,48 @@ def transform_geometry_datum(geoms, src: str, dst: str):
     return shapely.transform(geoms, _apply)
 
 
+#: CGCS2000 Gauss-Krüger zones: band (3 or 6 degrees) -> (zone numbers, first EPSG code with the zone
+#: prefix in the easting, first code without); codes run with the zone number
+GK_ZONES = {3: (range(25, 46), 4513, 4534), 6: (range(13, 24), 4491, 4502)}
+
+
 def gk3_zone(lon: float) -> int:
     """The 3-degree Gauss-Krüger zone number (central meridian 3n°E) for a longitude."""
     return int(np.floor(lon / 3.0 + 0.5))
 
 
-def gk3_epsg(zone: int, *, prefix: bool = False) -> int:
-    """EPSG code of the CGCS2000 3-degree GK zone (with or without zone prefix in easting)."""
-    if not 25 <= zone <= 45:
-        raise CRSError(f"3-degree zone {zone} is outside China's CGCS2000 zones 25-45",
-                       hint="check the longitude or 带号")
-    return (4513 if prefix else 4534) + zone - 25
+def central_meridian(band: int, zone: int) -> int:
+    """Central meridian (°E) of a 3- or 6-degree zone."""
+    return 3 * zone if band == 3 else 6 * zone - 3
+
+
+def gk_epsg(zone: int, *, band: int = 3, prefix: bool = False) -> int:
+    """EPSG code of a CGCS2000 Gauss-Krüger zone (3- or 6-degree; with or without the zone prefix)."""
+    zones, with_prefix, without = GK_ZONES.get(band, (range(0), 0, 0))
+    if zone not in zones:
+        raise CRSError(f"zone {zone} is not a CGCS2000 {band}-degree zone",
+                       hint="3-degree zones are 25-45, 6-degree zones 13-23; check the longitude, 带号 or --crs")
+    return (with_prefix if prefix else without) + zone - zones.start
+
+
+def gk_info(crs) -> tuple[int, int, bool] | None:
+    """``(band, zone, prefix)`` of a CGCS2000 Gauss-Krüger EPSG CRS, else None."""
+    if crs is None:
+        return None
+    try:
+        code = pyproj.CRS.from_user_input(crs).to_epsg()
+    except pyproj.exceptions.CRSError:
+        return None
+    for band, (zones, with_prefix, without) in GK_ZONES.items():
+        for first, prefix in ((with_prefix, True), (without, False)):
+            if code is not None and first <= code < first + len(zones):
+                return band, code - first + zones.start, prefix
+    return None
 
 
 def auto_gk3_crs(west: float, south: float, east: float, north: float, *, prefix=False) -> pyproj.CRS:
     """The CGCS2000 3-degree GK CRS whose zone holds the centre of a lon/lat box."""
-    return pyproj.CRS.from_epsg(gk3_epsg(gk3_zone((west + east) / 2.0), prefix=prefix))
+    return pyproj.CRS.from_epsg(gk_epsg(gk3_zone((west + east) / 2.0), prefix=prefix))
 
 
 def to_crs_object(crs) -> pyproj.CRS:

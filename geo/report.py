@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape
-from pathlib import Path
 
 import numpy as np
 import shapely
 
 from . import __version__
-from .atomic import atomic_path
 from .text import RELATIONS, VERDICTS
 
-__all__ = ["write_report", "render_report"]
+__all__ = ["render_report", "ReportDigest", "DETAIL_LIMIT"]
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1.5em;color:#222;max-width:1100px}
@@ -188,6 +186,7 @@ def render_report(result, *, title: str | None = None, max_maps: int = DETAIL_LI
     sites = result.sites
     detail = result.detail
     counts = digest.counts
+    land = ls.manifest.get("coverage", {}).get("land_layer")  # the study area: the background, not drawn as a zone met
     measured_sites = sites.to_crs(ls.measure_crs).geometry.values
     zones = ls.all_features().to_crs(ls.measure_crs).set_index("zone_id")
     color = {zid: ls.specs[lay].color(cls) for zid, lay, cls in zip(zones.index, zones["layer"], zones["zone_class"])}
@@ -243,7 +242,7 @@ def render_report(result, *, title: str | None = None, max_maps: int = DETAIL_LI
         svg = ""
         if i < max_maps and r.verdict != "unknown":
             ids = list(d["zone_id"]) if d is not None else []
-            met = zones.loc[[z for z in ids if z in zones.index and zones.loc[z, "layer"] != "study_area"]]
+            met = zones.loc[[z for z in ids if z in zones.index and zones.loc[z, "layer"] != land]]
             svg = _minimap(measured_sites[i], met, [color[z] for z in met.index])
         h.append(f"<div class='site'>{svg}{''.join(body)}</div>")
     h.append("<p class='meta'>判定规则：各图层独立判定，取最严格结论；覆盖范围外为“未知”，不作放行。"
@@ -263,11 +262,3 @@ def _num(v, nd=1):
         return f"{v:,.{nd}f}"
     except (TypeError, ValueError):
         return ""
-
-
-def write_report(result, out, *, overwrite: bool = True, **kw) -> Path:
-    """Write the report to ``out`` atomically."""
-    out = Path(out)
-    with atomic_path(out, overwrite=overwrite) as tmp:
-        tmp.write_text(render_report(result, **kw), encoding="utf-8")
-    return out

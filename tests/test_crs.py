@@ -6,8 +6,8 @@ import pyproj
 import pytest
 import shapely
 
-from geo.crs import (auto_gk3_crs, bd09_to_gcj02, bd09_to_wgs84, gcj02_to_bd09, gcj02_to_wgs84, gk3_epsg, gk3_zone,
-                     to_crs_object, transform_geometry_datum, wgs84_to_bd09, wgs84_to_gcj02)
+from geo.crs import (auto_gk3_crs, bd09_to_gcj02, bd09_to_wgs84, central_meridian, gcj02_to_bd09, gcj02_to_wgs84,
+                     gk3_zone, gk_epsg, gk_info, to_crs_object, transform_geometry_datum, wgs84_to_bd09, wgs84_to_gcj02)
 from geo.errors import CRSError
 
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -86,18 +86,31 @@ def test_gk3_zone(lon, zone):
 
 
 def test_gk3_epsg_ranges_and_field_notes_example():
-    assert gk3_epsg(25, prefix=True) == 4513 and gk3_epsg(45, prefix=True) == 4533
-    assert gk3_epsg(25) == 4534 and gk3_epsg(41) == 4550
+    assert gk_epsg(25, prefix=True) == 4513 and gk_epsg(45, prefix=True) == 4533
+    assert gk_epsg(25) == 4534 and gk_epsg(41) == 4550
     for zone in range(25, 46):
-        crs = pyproj.CRS.from_epsg(gk3_epsg(zone, prefix=True))
+        crs = pyproj.CRS.from_epsg(gk_epsg(zone, prefix=True))
         assert f"zone {zone}" in crs.name
-        assert f"CM {3 * zone}E" in pyproj.CRS.from_epsg(gk3_epsg(zone)).name
+        assert f"CM {3 * zone}E" in pyproj.CRS.from_epsg(gk_epsg(zone)).name
     # field notes §4.2: 121.8°E 31.0°N in EPSG:4529
     e, n = pyproj.Transformer.from_crs(4326, 4529, always_xy=True).transform(121.8, 31.0)
     assert (round(e, 3), round(n, 3)) == (41385390.921, 3431592.520)
-    with pytest.raises(CRSError, match="zones 25-45"):
-        gk3_epsg(46)
+    with pytest.raises(CRSError, match="zones are 25-45"):
+        gk_epsg(46)
     assert auto_gk3_crs(121.7, 39.0, 121.9, 39.2).to_epsg() == 4550
+
+
+def test_gk_codes_round_trip_through_pyproj_names():
+    """One table of zones and codes (GK_ZONES) serves both directions; pyproj's own names confirm it."""
+    for band, zones in ((3, range(25, 46)), (6, range(13, 24))):
+        for zone in zones:
+            for prefix in (True, False):
+                code = gk_epsg(zone, band=band, prefix=prefix)
+                assert gk_info(f"EPSG:{code}") == (band, zone, prefix)
+                name = pyproj.CRS.from_epsg(code).name
+                assert name.endswith(f"zone {zone}" if prefix else f"CM {central_meridian(band, zone)}E")
+                assert ("3-degree" in name) == (band == 3)
+    assert gk_info("EPSG:4326") is None and gk_info(None) is None
 
 
 def test_to_crs_object():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from geo import read_layerset, validate_layerset
+from geo import read_layerset
 from geo.errors import LayerSetError
 from geo.layerset.manifest import REQUIRED_COLUMNS, read_manifest
 from geo.layerset.summary import indicators, layer_summary
@@ -11,14 +11,6 @@ from geo.layerset.summary import indicators, layer_summary
 JINPU_LAYERS = ["study_area", "coastline", "coastal_strips", "eco_ridge", "eco_cores", "eco_belts", "eco_corridors",
                 "eco_sources", "water_source", "nature_reserves", "red_line", "water_control_units",
                 "air_control_units", "receptors"]
-
-
-def test_jinpu_validates_clean(jinpu):
-    findings = validate_layerset(jinpu)
-    errors = [f for f in findings if f.severity == "error"]
-    assert not errors, errors
-    checks = {f.check for f in findings}
-    assert {"count", "partition", "nested", "disjoint", "contains", "rules"} <= checks
 
 
 def test_jinpu_layer_ids_and_counts_match_the_plan(jinpu):
@@ -84,6 +76,36 @@ def test_unknown_builder_is_a_clear_error(tmp_path):
     with pytest.raises(LayerSetError, match="builder 'nope' unknown"):
         read_layerset(root)
     assert not (root / "build" / "tiny.gpkg").exists()
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ('params = { source = "zones", class_field = "cls", name_zh_field = "name", name_en_field = "name", nope = 1 }',
+     r"layer zones: bad parameters for from_source \(.*unexpected keyword argument 'nope'\); fix the layer's params"),
+    ('params = { source = "zones", class_field = "cls", name_zh_field = "name", name_en_field = "name" }\n'
+     'style = { weight = "heavy" }', r"layer zones: style weight must be a number"),
+])
+def test_a_bad_layer_parameter_is_one_line_exit_2(runner, tmp_path, params, fragment):
+    import re
+
+    from conftest import make_tiny_layerset
+    from geo.cli.main import cli
+
+    root = make_tiny_layerset(tmp_path / "t")
+    text = (root / "manifest.toml").read_text(encoding="utf-8").replace(
+        'params = { source = "zones", class_field = "cls", name_zh_field = "name", name_en_field = "name" }', params)
+    (root / "manifest.toml").write_text(text, encoding="utf-8")
+    r = runner.invoke(cli, ["build", str(root)])
+    assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1 and re.search(fragment, r.stderr), r.stderr
+    assert not (root / "build" / "tiny.gpkg").exists()
+
+
+def test_a_refused_builder_value_is_a_layer_set_error():
+    from shapely.geometry import LineString
+
+    from geo.layerset.builders.shapes import corridor
+
+    with pytest.raises(LayerSetError, match="corridor width must be positive, got 0; give width_m > 0"):
+        corridor(LineString([(0, 0), (1, 0)]), 0)
 
 
 def test_build_is_redone_when_sources_change(tmp_path):

@@ -142,9 +142,11 @@ def assemble(root, *, out=None) -> Path:
                                 hint=f"use one of {', '.join(sorted(BUILDERS))}") from None
         try:
             gdf = builder(ctx, **spec.params)
-        except TypeError as exc:
-            raise LayerSetError(f"layer {spec.id}: bad parameters for {spec.builder} ({exc})",
-                                path=root / "manifest.toml") from None
+        except LayerSetError as exc:  # a value the builder refuses: say which layer
+            raise LayerSetError(f"layer {spec.id}: {exc.message}", path=root / "manifest.toml", hint=exc.hint) from None
+        except (TypeError, ValueError) as exc:  # a parameter the builder does not take, or a value it refuses
+            raise LayerSetError(f"layer {spec.id}: bad parameters for {spec.builder} ({' '.join(str(exc).split())})",
+                                path=root / "manifest.toml", hint="fix the layer's params in the manifest") from None
         if coverage is None:
             ctx.built[spec.id] = gdf
             coverage = coverage_of(ctx, float(manifest.get("coverage", {}).get("sea_m", 0)))

@@ -32,7 +32,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ..errors import SiteInputError
+from ..crs import GK_ZONES, central_meridian, gk_epsg, gk_info
+from ..errors import CRSError, SiteInputError
 
 __all__ = [
     "COORD_SYSTEMS",
@@ -208,8 +209,7 @@ def parse_angles(values, *, axis: str | None = None, ddd_mmss: bool = False) -> 
 
 # ----------------------------------------------------------------------------- Gauss-Krüger
 
-_GK3 = range(25, 46)
-_GK6 = range(13, 24)
+_GK3, _GK6 = GK_ZONES[3][0], GK_ZONES[6][0]
 
 
 def gk_zone_prefix(easting):
@@ -222,39 +222,10 @@ def gk_zone_prefix(easting):
 
 def gk_crs(zone: int, *, band: int = 3, prefix: bool) -> pyproj.CRS:
     """The CGCS2000 Gauss-Krüger CRS of a zone (3- or 6-degree), with or without the zone prefix."""
-    if band == 3 and zone in _GK3:
-        code = (4513 if prefix else 4534) + zone - 25
-    elif band == 6 and zone in _GK6:
-        code = (4491 if prefix else 4502) + zone - 13
-    else:
-        raise SiteInputError(f"zone {zone} is not a CGCS2000 {band}-degree zone",
-                             hint="3-degree zones are 25-45, 6-degree zones 13-23; check 带号 or --crs")
-    return pyproj.CRS.from_epsg(code)
-
-
-def gk_info(crs) -> tuple[int, int, bool] | None:
-    """``(band, zone, prefix)`` of a CGCS2000 Gauss-Krüger EPSG CRS, else None."""
-    if crs is None:
-        return None
     try:
-        code = pyproj.CRS.from_user_input(crs).to_epsg()
-    except pyproj.exceptions.CRSError:
-        return None
-    if code is None:
-        return None
-    if 4513 <= code <= 4533:
-        return 3, code - 4513 + 25, True
-    if 4534 <= code <= 4554:
-        return 3, code - 4534 + 25, False
-    if 4491 <= code <= 4501:
-        return 6, code - 4491 + 13, True
-    if 4502 <= code <= 4512:
-        return 6, code - 4502 + 13, False
-    return None
-
-
-def _central_meridian(band: int, zone: int) -> int:
-    return 3 * zone if band == 3 else 6 * zone - 3
+        return pyproj.CRS.from_epsg(gk_epsg(zone, band=band, prefix=prefix))
+    except CRSError as exc:
+        raise SiteInputError(exc.message, hint=exc.hint) from None
 
 
 def _looks_northing(v):
@@ -348,12 +319,12 @@ def resolve_projected(east, north, *, crs=None, zone=None, band=None, order_hint
                                  hint="fix 几度分带 or the Y values")
         if zone is not None and int(zone) != pz:
             notes.append(f"带号={zone} but the Y values carry zone {pz}; used zone {pz} "
-                         f"(central meridian {_central_meridian(pband, pz)}°E) from the coordinates")
+                         f"(central meridian {central_meridian(pband, pz)}°E) from the coordinates")
         if user is not None:
-            if _central_meridian(info[0], info[1]) != _central_meridian(pband, pz):
+            if central_meridian(info[0], info[1]) != central_meridian(pband, pz):
                 raise SiteInputError(
-                    f"--crs {_code(user)} has central meridian {_central_meridian(info[0], info[1])}°E but the "
-                    f"eastings carry zone {pz} (central meridian {_central_meridian(pband, pz)}°E)",
+                    f"--crs {_code(user)} has central meridian {central_meridian(info[0], info[1])}°E but the "
+                    f"eastings carry zone {pz} (central meridian {central_meridian(pband, pz)}°E)",
                     hint=f"use --crs EPSG:{gk_crs(pz, band=pband, prefix=True).to_epsg()} or leave --crs out")
         return Projected(e, n, gk_crs(pz, band=pband, prefix=True), swapped, notes)
     # no zone prefix: the zone comes from the user or the header

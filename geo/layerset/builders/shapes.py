@@ -28,7 +28,7 @@ def corridor(line, width_m: float, *, cap: str = "flat"):
     2005; no national standard fixes them).
     """
     if width_m <= 0:
-        raise ValueError(f"corridor width must be positive, got {width_m}")
+        raise LayerSetError(f"corridor width must be positive, got {width_m}", hint="give width_m > 0 in the manifest")
     return line.buffer(width_m / 2.0, quad_segs=QUAD_SEGS, cap_style=cap, join_style="round")
 
 

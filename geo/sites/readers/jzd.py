@@ -455,10 +455,10 @@ def read_jzd(path, *, crs=None, encoding=None, coord_sys=None, ddd_mmss=False, s
     measure = None
     if degrees:
         lon0 = float(np.nanmean(east))
-        from ...crs import gk3_epsg, gk3_zone
+        from ...crs import gk3_zone, gk_epsg
 
         try:
-            measure = pyproj.Transformer.from_crs(out_crs, gk3_epsg(gk3_zone(lon0)), always_xy=True)
+            measure = pyproj.Transformer.from_crs(out_crs, gk_epsg(gk3_zone(lon0)), always_xy=True)
         except EcozoneError:  # outside China's zones: no area check
             measure = None
     for idx, plot in enumerate(plots):
