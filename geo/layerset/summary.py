@@ -29,7 +29,7 @@ def indicators(ls: LayerSet) -> list[dict]:
 
     * red-line share of the land area (%);
     * mainland natural shoreline retention rate (%) = natural mainland coastline
-      length / mainland coastline length (regulations.md §4.2), against the plan's target.
+      length / mainland coastline length (docs/legal-basis.md §4.2), against the plan's target.
     """
     conf = ls.manifest.get("indicators", {})
     out = []

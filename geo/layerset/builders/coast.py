@@ -113,7 +113,7 @@ def coastal_strips(ctx, *, coastline_layer: str = "coastline", landward_m: float
     Where the strips of two segments overlap (at bends and junctions) the
     stricter class, first in ``priority``, keeps the overlap, so strips are
     disjoint. The widths are judgement (J): the law leaves set-back lines to
-    local rules (海洋环境保护法 2023 Art. 39; regulations.md §4.1, §10.5).
+    local rules (海洋环境保护法 2023 Art. 39; docs/legal-basis.md §4.1, §10.5).
     """
     segs = ctx.layer(coastline_layer)
     order = {c: i for i, c in enumerate(priority)}

@@ -14,7 +14,7 @@ def compose(ctx, *, parts: list, land: dict, sea: dict):
     ``parts`` lists ``{layer, classes, name_contains}``; ``land`` and ``sea`` give the
     ``zone_class``, ``name_zh`` and ``name_en`` of the two features. Used for the
     ecological red line, which takes in what the plan says it rests on
-    (自然资发〔2022〕142号; regulations.md §2.6).
+    (自然资发〔2022〕142号; docs/legal-basis.md §2.6).
     """
     geom = shapely.union_all([ctx.union(p["layer"], p.get("classes"), p.get("name_contains")) for p in parts])
     rows = []
@@ -33,7 +33,7 @@ def control_units(ctx, *, priority: list, key: list, general: dict):
 
     Priority units come from other layers (``{layer, classes, name_zh, name_en}``),
     key units from shapes (industrial clusters: see :func:`shapes`), less the
-    priority area; the general unit is the rest of the land (三线一单, regulations.md §6.2).
+    priority area; the general unit is the rest of the land (三线一单, docs/legal-basis.md §6.2).
     """
     rows = []
     taken = shapely.Polygon()

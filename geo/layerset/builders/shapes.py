@@ -24,7 +24,7 @@ def circle_of_area(center, area_m2: float):
 def corridor(line, width_m: float, *, cap: str = "flat"):
     """A band of ``width_m`` centred on ``line`` (half the width each side).
 
-    Rule: corridor widths are layer-set parameters; regulations.md §8.4 (朱强 et al.
+    Rule: corridor widths are layer-set parameters; docs/legal-basis.md §8.4 (朱强 et al.
     2005; no national standard fixes them).
     """
     if width_m <= 0:

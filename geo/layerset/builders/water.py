@@ -2,7 +2,7 @@
 
 Only for drafting a layer where no approved boundary exists: approved zones
 (水污染防治法 Art. 63) always win, and every generated feature says so.
-Dimensions (regulations.md §1.4, HJ 338-2018 table for lake/reservoir sources):
+Dimensions (docs/legal-basis.md §1.4, HJ 338-2018 table for lake/reservoir sources):
 
 ============  ==================  =============  ======================  ====================
 size          L1 water            L1 land        L2 water                L2 land
@@ -25,7 +25,7 @@ import shapely
 from ...errors import LayerSetError
 from .shapes import QUAD_SEGS, circle_of_area
 
-#: HJ 338-2018 reservoir defaults (metres); regulations.md §1.4
+#: HJ 338-2018 reservoir defaults (metres); docs/legal-basis.md §1.4
 HJ338_RESERVOIR = {
     "small": {"l1_water_radius_m": None, "l1_land_m": 200.0, "l2_water_m": None, "l2_land_m": None},
     "medium": {"l1_water_radius_m": 300.0, "l1_land_m": 200.0, "l2_water_m": None, "l2_land_m": 2000.0},
