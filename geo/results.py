@@ -1,10 +1,11 @@
-"""Writing check results: site verdicts and per-zone findings, atomically.
+"""Check results: site verdicts and per-zone findings, written atomically and read back.
 
 Every output is written beside its target and renamed into place when complete.
 A write that fails (a full disk, a quota, a folder that cannot be written) is
 one :class:`~geo.errors.ExportError` naming the output, and leaves neither the
 output nor a temporary file. CSV cells are guarded against spreadsheet formulas
-(:func:`spreadsheet_safe`).
+(:func:`spreadsheet_safe`). :func:`read_results` reads the sites of any results
+file back (the map draws them).
 """
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ import shapely
 from . import __version__
 from .atomic import (atomic_path, discard, gdal_errors_as_exceptions, make_parents, remove_folders,
                      write_in_memory, writing)
-from .errors import ExportError
-from .check.zones import in_threads
+from .threads import in_threads
+from .errors import ExportError, SiteInputError
+from .text import VERDICTS
 
-__all__ = ["write_results", "write_detail", "ResultWriter", "Batch", "RESULT_FORMATS", "spreadsheet_safe",
+__all__ = ["write_results", "read_results", "write_detail", "ResultWriter", "Batch", "RESULT_FORMATS", "spreadsheet_safe",
            "FORMULA_CHARS"]
 
 RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg")
@@ -125,6 +127,74 @@ def _json_default(v):
     if hasattr(v, "item"):
         return v.item()
     return str(v)
+
+
+def read_results(path) -> gpd.GeoDataFrame | None:
+    """The checked sites in a file :func:`write_results` wrote, or None when it holds no results.
+
+    A file holds results when it has a ``verdict`` column (CSV, GeoJSON, the
+    ``sites`` layer of a GeoPackage) or a ``sites`` list (JSON); CSV and JSON
+    sites become points at their ``lon``/``lat`` (EPSG:4326).
+
+    Raises
+    ------
+    SiteInputError
+        When results lack ``lon``/``lat`` or a CRS, or hold an unknown verdict.
+    """
+    path = Path(path)
+    sites = _read_results(path)
+    if sites is not None:
+        bad = sorted(set(sites["verdict"].astype(str)) - set(VERDICTS))
+        if bad:
+            raise SiteInputError(f"unknown verdict {bad[0]!r}", path=path, column="verdict",
+                                 hint=f"use one of {', '.join(VERDICTS)}")
+    return sites
+
+
+def _read_results(path: Path) -> gpd.GeoDataFrame | None:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        with path.open(encoding="utf-8-sig", errors="replace") as f:
+            header = f.readline()
+        if "verdict" not in [h.strip().strip('"') for h in header.split(",")]:
+            return None
+        df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        return _sites_from_table(df, path)
+    if suffix == ".json":
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if isinstance(doc, dict) and isinstance(doc.get("sites"), list):
+            return _sites_from_table(pd.DataFrame(doc["sites"]), path)
+        if not (isinstance(doc, dict) and doc.get("type") == "FeatureCollection"):
+            return None
+    try:
+        layers = [name for name, _ in pyogrio.list_layers(path)]
+        layer = "sites" if "sites" in layers else None
+        fields = list(pyogrio.read_info(path, layer=layer)["fields"])
+    except Exception:  # not a vector file GDAL knows: not results
+        return None
+    if "verdict" not in fields:
+        return None
+    gdf = pyogrio.read_dataframe(path, layer=layer)
+    if gdf.crs is None:
+        raise SiteInputError("checked results have no CRS", path=path, hint="write them with ecozone check")
+    return gdf
+
+
+def _sites_from_table(df: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
+    """Sites as points from the ``lon``/``lat`` columns of a results table."""
+    for col in ("lon", "lat"):
+        if col not in df.columns:
+            raise SiteInputError(f"checked results have no {col} column", path=path,
+                                 hint="give the file ecozone check wrote, or the sites file itself")
+    lon = pd.to_numeric(df["lon"], errors="coerce")
+    lat = pd.to_numeric(df["lat"], errors="coerce")
+    bad = lon.isna() | lat.isna()
+    if bad.any():
+        raise SiteInputError("lon/lat is not a number", path=path, row=int(np.flatnonzero(bad)[0]) + 2)
+    return gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(lon, lat), crs=4326)
 
 
 def write_detail(result, out, *, overwrite: bool = True) -> Path:

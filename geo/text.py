@@ -1,11 +1,19 @@
-"""Chinese and English labels shared by the CLI, reports, maps and exports."""
+"""Chinese and English labels shared by the CLI, reports, maps and exports.
+
+Each table maps a key to its ``zh`` and ``en`` text (verdicts also to their
+colour); every label of ecozone is written here once.
+"""
 from __future__ import annotations
 
 import csv
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["VERDICTS", "VERDICT_ORDER", "verdict_label", "summary_line", "RELATIONS", "project_types", "resolve_type", "label"]
+__all__ = ["LANGS", "VERDICTS", "VERDICT_ORDER", "RELATIONS", "CONTROLS", "MAP_LABELS", "BASEMAP_LABELS", "UNITS",
+           "other_lang", "summary_line", "project_types", "resolve_type"]
+
+#: languages of the labels
+LANGS = ("zh", "en")
 
 #: verdict values, most severe first; ``unknown`` stands apart (no coverage, no data)
 VERDICT_ORDER = ["prohibited", "restricted", "caution", "allowed"]
@@ -16,6 +24,7 @@ VERDICTS = {
     "allowed": {"zh": "允许", "en": "allowed", "color": "#1a9641"},
     "unknown": {"zh": "未知（无数据覆盖）", "en": "unknown (not covered)", "color": "#878787"},
 }
+#: how a site meets a zone
 RELATIONS = {
     "inside": {"zh": "位于区内", "en": "inside"},
     "overlaps": {"zh": "部分占用", "en": "overlaps"},
@@ -23,10 +32,64 @@ RELATIONS = {
     "touches": {"zh": "边界接触", "en": "touches"},
     "near": {"zh": "邻近", "en": "near"},
 }
+#: control levels of a manifest's zone classes, strictest first (shown where no rule gives a requirement)
+CONTROLS = {
+    "strict": {"zh": "严格管控", "en": "strict control"},
+    "restrictive": {"zh": "限制性管控", "en": "restrictive control"},
+    "general": {"zh": "一般管控", "en": "general control"},
+    "info": {"zh": "仅供参考", "en": "for information"},
+}
+#: the web map's controls, popup fields and legend
+MAP_LABELS = {
+    "zoomIn": {"zh": "放大", "en": "Zoom in"},
+    "zoomOut": {"zh": "缩小", "en": "Zoom out"},
+    "fullscreen": {"zh": "全屏", "en": "Full screen"},
+    "exitFullscreen": {"zh": "退出全屏", "en": "Exit full screen"},
+    "search": {"zh": "搜索区域或项目名称", "en": "Search zones or sites"},
+    "notFound": {"zh": "未找到", "en": "Not found"},
+    "cancel": {"zh": "取消", "en": "Cancel"},
+    "hideMini": {"zh": "隐藏鹰眼图", "en": "Hide overview"},
+    "showMini": {"zh": "显示鹰眼图", "en": "Show overview"},
+    "lonlat": {"zh": "经度, 纬度", "en": "lon, lat"},
+    "legend": {"zh": "图例", "en": "Legend"},
+    "layer": {"zh": "图层", "en": "Layer"},
+    "class": {"zh": "类别", "en": "Class"},
+    "control": {"zh": "管控要求", "en": "Control requirement"},
+    "citation": {"zh": "依据", "en": "Citation"},
+    "clause": {"zh": "规划条款", "en": "Plan clause"},
+    "area": {"zh": "面积", "en": "Area"},
+    "length": {"zh": "长度", "en": "Length"},
+    "id": {"zh": "编号", "en": "ID"},
+    "verdict": {"zh": "核查结论", "en": "Verdict"},
+    "type": {"zh": "项目类型", "en": "Project type"},
+    "reasons": {"zh": "原因", "en": "Reasons"},
+    "sites": {"zh": "核查项目", "en": "Checked sites"},
+    "sites_summary": {"zh": "核查项目 {n} 个", "en": "{n} checked sites"},
+    "judgement": {"zh": "（研判）", "en": " (judgement)"},
+    "data": {"zh": "数据", "en": "Data"},
+    "built": {"zh": "构建", "en": "built"},
+    "basemap": {"zh": "底图", "en": "Basemap"},
+}
+#: the web map's basemaps
+BASEMAP_LABELS = {
+    "osm": {"zh": "OpenStreetMap", "en": "OpenStreetMap"},
+    "tdt_vec": {"zh": "天地图矢量", "en": "Tianditu map"},
+    "tdt_img": {"zh": "天地图影像", "en": "Tianditu imagery"},
+    "gaode_normal": {"zh": "高德地图", "en": "AutoNavi (Gaode) map"},
+    "gaode_sat": {"zh": "高德影像", "en": "AutoNavi (Gaode) imagery"},
+    "none": {"zh": "无底图", "en": "No basemap"},
+}
+#: units of areas and lengths
+UNITS = {
+    "km2": {"zh": "平方千米", "en": "km²"},
+    "ha": {"zh": "公顷", "en": "ha"},
+    "km": {"zh": "千米", "en": "km"},
+}
 
 
-def verdict_label(verdict: str, lang: str = "zh") -> str:
-    return VERDICTS[verdict][lang]
+def other_lang(lang: str) -> str:
+    """The other language of a bilingual label (``en`` for ``zh`` and the reverse)."""
+    return "en" if lang == "zh" else "zh"
 
 
 def summary_line(n: int, layerset: str, counts: dict) -> str:
@@ -37,13 +100,9 @@ def summary_line(n: int, layerset: str, counts: dict) -> str:
     return f"已核查 {n} 个项目（图层集 {layerset}）：{zh} / checked {n} sites against {layerset}: {en}"
 
 
-def label(table: dict, key: str, lang: str = "zh") -> str:
-    return table.get(key, {}).get(lang, key)
-
-
 @lru_cache(maxsize=1)
 def project_types() -> dict:
-    """Project types T01–T14 (regulations.md §9): code -> {alias, name_zh, name_en, ...}."""
+    """Project types T01–T14 (docs/legal-basis.md §9): code -> {alias, name_zh, name_en, ...}."""
     with resources.files("geo").joinpath("data/project_types.csv").open(encoding="utf-8") as f:
         return {row["code"]: row for row in csv.DictReader(f)}
 

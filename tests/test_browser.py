@@ -15,7 +15,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point
 
-from geo.maps.draw import write_map
+from geo.maps import write_map
 
 pytestmark = pytest.mark.browser
 

@@ -11,10 +11,14 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from geo.errors import MapError, MapSizeWarning, SiteInputError
-from geo.maps.draw import (
-    STATIC, build_map, read_map_sites, render_map, simplify_polygons, write_map,
-)
+from geo.errors import LayerSetError, MapError, MapSizeWarning, SiteInputError
+from geo.layerset.manifest import read_manifest
+from geo.layerset.read import read_layerset
+from geo.maps import build_map, read_map_sites, render_map, simplify_polygons, write_map
+from geo.maps.assets import STATIC
+from geo.maps.labels import zone_popup
+from geo.layerset.manifest import map_layout
+from geo.results import RESULT_FORMATS, write_results
 from geo.text import VERDICTS
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -122,11 +126,22 @@ def test_popups_give_name_class_requirement_citation_and_area(jinpu, jinpu_map):
     assert "长度" in line and "千米" in line
 
 
-def test_popup_falls_back_to_the_clause_without_rules(jinpu, monkeypatch):
-    monkeypatch.setattr("geo.maps.draw._rules", lambda ls: None)
-    config = setup_config(build_map(jinpu))
-    popup = texts(config, features(config, "water_source:L1")[0])["_p"]
-    assert "严格管控" in popup and "HJ 338-2018" in popup
+def test_popup_falls_back_to_the_control_level_and_clause_without_a_rule(jinpu):
+    row = jinpu.measured("water_source").drop(columns="geometry").iloc[0].to_dict()
+    spec = jinpu.specs["water_source"]
+    zh, en = zone_popup(row, spec, spec.title_zh, None, "zh"), zone_popup(row, spec, spec.title_en, None, "en")
+    assert "严格管控" in zh and "HJ 338-2018" in zh and "规划条款" not in zh
+    assert "strict control" in en and "ez-badge" not in en
+
+
+def test_a_layer_set_without_rules_draws_its_clauses(tmp_path):
+    from conftest import make_tiny_layerset
+
+    root = make_tiny_layerset(tmp_path / "norules")
+    (root / "rules.csv").unlink()
+    config = setup_config(build_map(read_layerset(root)))
+    popup = texts(config, features(config, "zones:a")[0])["_p"]
+    assert "严格管控" in popup and "test clause" in popup
 
 
 def test_site_popup_lists_verdict_reasons_and_citations(jinpu_map):
@@ -319,6 +334,72 @@ def test_cli_map(runner, tiny, tmp_path):
     assert res.exit_code == 2 and res.output.strip().splitlines()[-1].startswith("ecozone: error: the Tianditu")
     res = runner.invoke(cli, ["map", str(tiny.root), "--basemap", "tianditu", "-o", str(out)],
                         env={"TIANDITU_KEY": "abc"})
+    assert res.exit_code == 2 and "give --overwrite" in res.output  # the map of the first call stays
+    res = runner.invoke(cli, ["map", str(tiny.root), "--basemap", "tianditu", "-o", str(out), "--overwrite"],
+                        env={"TIANDITU_KEY": "abc"})
     assert res.exit_code == 0 and "tk=abc" in out.read_text(encoding="utf-8")
-    res = runner.invoke(cli, ["map", str(tiny.root), "--cdn", "--offline", "-o", str(out)])
-    assert res.exit_code == 2
+    res = runner.invoke(cli, ["map", str(tiny.root), "--cdn", "--offline", "-o", str(tmp_path / "new.html")])
+    assert res.exit_code == 2 and "drop --cdn" in res.output
+
+
+@pytest.mark.parametrize("ext", RESULT_FORMATS)
+def test_read_map_sites_reads_back_every_results_format(tiny, tmp_path, ext):
+    from geo import check_sites, sites_from_inline
+
+    result = check_sites(sites_from_inline(points=["121.14,39.13", "121.5,39.5"], project_type="T03"), tiny)
+    out = write_results(result, tmp_path / f"r{ext}")
+    got = read_map_sites(out, tiny, project_type="T01")  # results: the type is not used
+    assert list(got["verdict"]) == list(result.sites["verdict"].astype(str))
+    assert list(got["site_id"].astype(str)) == list(result.sites["site_id"].astype(str))
+    assert np.allclose(got.to_crs(4326).geometry.x, result.sites.to_crs(4326).geometry.x, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- the manifest's [map] table
+
+def tiny_manifest(tmp_path, map_table: str) -> dict:
+    """The tiny layer set's manifest with a ``[map]`` table (written first: the next header ends it)."""
+    from conftest import make_tiny_layerset
+
+    root = make_tiny_layerset(tmp_path / "t")
+    path = root / "manifest.toml"
+    path.write_text(map_table + "\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    return read_manifest(root)
+
+
+def test_without_a_map_table_the_map_follows_the_manifest(tiny):
+    layout = map_layout(tiny.manifest)
+    assert layout.group_order == layout.draw_order == () and not layout.hidden_groups
+    config = setup_config(build_map(tiny))
+    assert [g["label"] for g in config["groups"]] == ["范围", "管控区"]  # manifest order
+    assert all(item["layer"].show for g in config["groups"] for item in g["layers"])
+
+
+def test_the_map_table_orders_hides_and_titles_groups(tmp_path):
+    manifest = tiny_manifest(tmp_path, 'map = { group_order = ["test"], draw_order = ["test", "base"], '
+                                       'hidden_groups = ["base"], group_titles = { test = { zh = "测试组", '
+                                       'en = "Test group" } } }\n')
+    ls = read_layerset(manifest["_root"])
+    m = build_map(ls)
+    config = setup_config(m)
+    assert [g["label"] for g in config["groups"]] == ["测试组", "范围"]
+    assert [item["layer"].show for g in config["groups"] for item in g["layers"]] == [True, True, True, False]
+    html = render_map(m)
+    z = dict(re.findall(r'createPane\(\s*"(ez-[\w-]+)"\);\s*\S+\.style\.zIndex = (\d+)', html))
+    assert int(z["ez-zones"]) < int(z["ez-study_area"])  # drawn first: below
+    en = setup_config(build_map(ls, lang="en"))
+    assert en["groups"][0]["label"] == "Test group"
+
+
+@pytest.mark.parametrize("table, message", [
+    ('[map]\ngroup_order = ["test", "roads"]\n', r"\[map\] group_order: unknown group 'roads'; use one of base, test"),
+    ('[map]\nhidden_groups = ["nope"]\n', r"\[map\] hidden_groups: unknown group 'nope'"),
+    ('[map]\ndraw_order = "base"\n', r"\[map\] draw_order is not a list of group ids"),
+    ('[map]\ngroup_order = ["base"]\nshow = ["base"]\n', r"\[map\]: unknown key 'show'"),
+    ('[map.group_titles]\nroads = { zh = "道路", en = "Roads" }\n', r"group_titles: unknown group 'roads'"),
+    ('[map.group_titles]\ntest = { zh = "测试组" }\n', r"group_titles.test has no zh and en title"),
+    ('map = "base"\n', r"\[map\] is not a table"),
+])
+def test_a_wrong_map_table_is_one_line(tmp_path, table, message):
+    with pytest.raises(LayerSetError, match=message) as err:  # found on reading the manifest (build, validate, map)
+        tiny_manifest(tmp_path, table)
+    assert "\n" not in str(err.value) and str(err.value).startswith(str(tmp_path / "t" / "manifest.toml"))

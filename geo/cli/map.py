@@ -44,7 +44,7 @@ def command(ctx, layerset, sites_paths, project_type, out, lang, basemap, tiandi
     ecozone map --sites roads.geojson --sites parcels.csv -o maps/both.html
     """
     from ..layerset.read import read_layerset
-    from ..maps.draw import DISPLAY_TOLERANCE_M, read_map_sites, write_map
+    from ..maps import DISPLAY_TOLERANCE_M, read_map_sites, write_map
     from ..paths import refuse_clobber
 
     if cdn and offline:

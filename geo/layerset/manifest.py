@@ -26,7 +26,8 @@ from ..errors import LayerSetError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LayerSpec", "read_manifest", "source_files", "source_hash", "REQUIRED_COLUMNS", "GEOMETRY_TYPES",
+__all__ = ["LayerSpec", "MapLayout", "map_layout", "group_of", "read_manifest", "source_files", "source_hash",
+           "REQUIRED_COLUMNS", "GEOMETRY_TYPES",
            "CONTROL_LEVELS", "META_TABLE", "COVERAGE_TABLE"]
 
 #: Columns every built feature carries.
@@ -164,6 +165,7 @@ def read_manifest(root) -> dict:
     data["layers"] = specs
     data["_root"] = path.parent
     data["_path"] = path
+    map_layout(data)  # a wrong [map] table is a manifest error, found by build and validate too
     return data
 
 
@@ -196,3 +198,64 @@ def source_hash(root) -> str:
     return h.hexdigest()
 
 
+#: the lists of the ``[map]`` table: layer control and legend order (top first), draw order of areas (bottom
+#: first), groups hidden when a map opens
+_LISTS = ("group_order", "draw_order", "hidden_groups")
+
+
+@dataclass(frozen=True)
+class MapLayout:
+    """The manifest's ``[map]`` table, checked (see the module's docstring)."""
+
+    group_order: tuple = ()
+    draw_order: tuple = ()
+    hidden_groups: frozenset = frozenset()
+    group_titles: dict = field(default_factory=dict)  # group id -> {zh, en}
+
+
+def group_of(spec) -> str:
+    """The group a layer is shown in (its ``group``, else its family)."""
+    return spec.group or spec.family
+
+
+def map_layout(manifest: dict) -> MapLayout:
+    """The ``[map]`` table of a manifest (how maps group and order its layers), checked, with defaults without one.
+
+    Raises
+    ------
+    LayerSetError
+        On an unknown key, a value of the wrong type, or a group id no layer has.
+    """
+    table = manifest.get("map", {})
+    path = manifest.get("_path")
+    if not isinstance(table, dict):
+        raise LayerSetError("[map] is not a table", path=path)
+    groups = list(dict.fromkeys(group_of(s) for s in manifest["layers"]))
+
+    def check_group(gid, where: str) -> None:
+        if gid not in groups:
+            raise LayerSetError(f"[map] {where}: unknown group {gid!r}", path=path,
+                                hint=f"use one of {', '.join(groups)}")
+
+    for key in table:
+        if key not in (*_LISTS, "group_titles"):
+            raise LayerSetError(f"[map]: unknown key {key!r}", path=path,
+                                hint=f"use {', '.join(_LISTS)} or group_titles")
+    lists = {}
+    for key in _LISTS:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(g, str) for g in value):
+            raise LayerSetError(f"[map] {key} is not a list of group ids", path=path)
+        for gid in value:
+            check_group(gid, key)
+        lists[key] = tuple(value)
+    titles = table.get("group_titles", {})
+    if not isinstance(titles, dict):
+        raise LayerSetError("[map] group_titles is not a table", path=path)
+    for gid, title in titles.items():
+        check_group(gid, "group_titles")
+        if not (isinstance(title, dict) and all(isinstance(title.get(lang), str) for lang in ("zh", "en"))):
+            raise LayerSetError(f"[map] group_titles.{gid} has no zh and en title", path=path,
+                                hint='write it as { zh = "…", en = "…" }')
+    return MapLayout(group_order=lists["group_order"], draw_order=lists["draw_order"],
+                     hidden_groups=frozenset(lists["hidden_groups"]), group_titles=titles)
