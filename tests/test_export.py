@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -29,12 +30,15 @@ import shapely
 
 from geo.cli.main import cli
 from geo.errors import CRSError, ExportError, LayerSetError, RuleError
-from geo.export.layers import (
-    FORMATS, WRITERS, export_layers, layer_qml, read_shapefile_zip, resolve_export_crs, shapefile_field_names,
-)
-from geo.export.cad import cad_layer_name, read_dxf
+from geo.export import FORMATS, export_layers
+from geo.export.cad import cad_layer_name
+from geo.export.common import resolve_export_crs
+from geo.export.gpkg import layer_qml
 from geo.export.raster import class_codes
+from geo.export.shp import shapefile_field_names
+from geo.export.write import WRITERS
 from geo.layerset.read import read_layerset
+from readback import read_dxf, read_shapefile_zip
 
 KML_FIELDS = ["id", "Name", "description", "timestamp", "begin", "end", "altitudeMode", "tessellate",
               "extrude", "visibility", "drawOrder", "icon"]
@@ -703,6 +707,16 @@ def test_cli_every_format(runner, tmp_path):
 def test_cli_help_is_bilingual(runner):
     r = runner.invoke(cli, ["export", "--help"])
     assert r.exit_code == 0 and "导出" in r.output and "Export" in r.output and "--verdict-for" in r.output
+
+
+def test_cli_takes_its_choices_without_the_geometry_libraries():
+    """``ecozone --help`` imports every command: the formats it lists come from a module that stays light."""
+    code = ("import sys, geo.cli.export, geo.export; "
+            "print(sorted(m for m in ('geopandas', 'shapely', 'pandas', 'pyproj', 'numpy', 'pyogrio', 'ezdxf') "
+            "if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
 
 
 # --------------------------------------------------------------------------- GDAL command-line tools, where installed

@@ -23,7 +23,7 @@ import pytest
 import shapely
 
 from geo.check.engine import check_sites
-from geo.export.layers import FORMATS
+from geo.export import FORMATS
 from geo.layerset.read import read_layerset
 from geo.results import FORMULA_CHARS, ResultWriter, spreadsheet_safe, write_detail, write_results
 from geo.sites.read import normalize_sites, read_sites
@@ -187,7 +187,7 @@ def test_check_detail_on_a_full_disk_keeps_the_old_outputs(warm, tmp_path):
     out, detail = tmp_path / "r.json", tmp_path / "d.csv"
     out.write_text("old results")
     detail.write_text("old detail")
-    proc = limited([*ECOZONE, "check", DEMO, "-o", out, "--detail", detail], 3_000)
+    proc = limited([*ECOZONE, "check", DEMO, "-o", out, "--detail", detail, "--overwrite"], 3_000)
     _one_line_refusal(proc, detail)
     assert out.read_text() == "old results" and detail.read_text() == "old detail"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "r.json"]
@@ -204,7 +204,7 @@ def test_export_geojson_on_a_full_disk(warm, tmp_path):
 EXPORT_SCRIPT = textwrap.dedent("""
     import json, resource, signal, sys
     from pathlib import Path
-    from geo.export.layers import FORMATS, export_layers
+    from geo.export import FORMATS, export_layers
     from geo.layerset.read import read_layerset
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

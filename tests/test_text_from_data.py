@@ -156,11 +156,11 @@ def test_exports_keep_text_as_text(runner, hostile_set, tmp_path, fmt):
             no_markup(text)
         assert any(html.unescape(t) == p for t in texts)  # the text itself, once unescaped
     elif fmt == "dxf":  # XDATA and labels, read back as the round-trip tests of the export do
-        from geo.export.cad import read_dxf
+        from readback import read_dxf
 
         assert p in set(read_dxf(out)["name_zh"])
     elif fmt == "shp":  # DBF fields hold 254 bytes; the zip's text.csv holds the whole text
-        from geo.export.shp import read_shapefile_zip
+        from readback import read_shapefile_zip
 
         assert p in set(read_shapefile_zip(next(out.rglob("zones*.zip")))["name_zh"])
     else:

@@ -1,15 +1,13 @@
 """``ecozone export``: write the zoning layers in the formats planners exchange."""
 import click
 
+from ..export.formats import DXF_VERSIONS, ENCODINGS, FORMATS
 from .options import layerset_argument, overwrite_option
-
-FORMAT_CHOICES = ["gpkg", "shp", "geojson", "fgb", "parquet", "kml", "kmz", "dxf", "tif"]
-DXF_CHOICES = ["R2000", "R2004", "R2007", "R2010", "R2013", "R2018"]
 
 
 @click.command("export")
 @layerset_argument
-@click.option("-f", "--format", "fmt", required=True, type=click.Choice(FORMAT_CHOICES, case_sensitive=False),
+@click.option("-f", "--format", "fmt", required=True, type=click.Choice(list(FORMATS), case_sensitive=False),
               help="格式 / format: gpkg kml kmz dxf 写一个文件 (one file); shp geojson fgb parquet tif "
                    "写入文件夹，每层一个文件 (a folder, one file per layer; shp: one zip per layer)")
 @click.option("-o", "--out", required=True, type=click.Path(),
@@ -19,11 +17,11 @@ DXF_CHOICES = ["R2000", "R2004", "R2007", "R2010", "R2013", "R2018"]
                    "auto-gk (按数据选3度带 / zone from the data) or auto-gk-prefix (带号 / with zone prefix)")
 @click.option("--layer", "layers", multiple=True, metavar="ID",
               help="只导出这些图层（可重复）/ export only these layers (repeatable)")
-@click.option("--encoding", type=click.Choice(["gbk", "utf-8"], case_sensitive=False), default=None,
+@click.option("--encoding", type=click.Choice(list(ENCODINGS), case_sensitive=False), default=None,
               help="shp 属性编码（默认 GBK + .cpg）/ shapefile encoding (default GBK with .cpg); "
                    "dxf: gbk = R2000 ANSI_936, utf-8 = R2010")
 @overwrite_option
-@click.option("--dxf-version", type=click.Choice(DXF_CHOICES, case_sensitive=False), default=None,
+@click.option("--dxf-version", type=click.Choice(DXF_VERSIONS, case_sensitive=False), default=None,
               help="DXF 版本（默认 R2010 UTF-8；R2000/R2004 为 GBK）/ DXF version (default R2010, UTF-8; "
                    "R2000/R2004 use ANSI_936)")
 @click.option("--resolution", "resolution_m", type=float, default=None, metavar="M",
@@ -44,7 +42,7 @@ def command(ctx, layerset, fmt, out, crs, layers, encoding, overwrite, dxf_versi
     Outputs are written beside the target and moved into place when complete; an existing
     output is replaced only with --overwrite; nothing is written inside a layer-set folder.
     """
-    from ..export.layers import export_layers
+    from ..export import export_layers
     from ..layerset.read import read_layerset
     from ..paths import refuse_clobber
 

@@ -21,11 +21,11 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from ..errors import RuleError
 from ..text import VERDICTS
+from .common import export_metadata, field_kind, hex_rgb, is_missing, layer_frame, rounded
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +33,14 @@ __all__ = ["write_kml", "kml_document", "kml_color", "placemark_description", "p
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 DECIMALS = 7
+KML_TYPES = {"bool": "bool", "int": "int", "float": "double", "str": "string"}  # field kind -> SimpleField type
 _NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 def kml_color(hex_color: str, opacity: float = 1.0) -> str:
     """``#rrggbb`` to KML's ``aabbggrr``."""
-    c = hex_color.lstrip("#")
-    if len(c) == 3:
-        c = "".join(ch * 2 for ch in c)
-    return f"{round(255 * opacity):02x}{c[4:6]}{c[2:4]}{c[0:2]}".lower()
+    r, g, b = hex_rgb(hex_color)
+    return f"{round(255 * opacity):02x}{b:02x}{g:02x}{r:02x}"
 
 
 def _sub(parent, tag, text=None, **attrib):
@@ -86,22 +85,13 @@ def _geometry(parent, geom):
         _sub(_sub(parent, "Point"), "coordinates", _coords(geom.coords))
 
 
-def _field_type(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "bool"
-    if pd.api.types.is_integer_dtype(series):
-        return "int"
-    if pd.api.types.is_float_dtype(series):
-        return "double"
-    return "string"
-
-
 def _value(v, kind: str) -> str | None:
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
+    """A value as SimpleData text (``kind`` from :func:`~geo.export.common.field_kind`); None when missing."""
+    if is_missing(v):
         return None
     if kind == "bool":
         return "true" if bool(v) else "false"
-    if kind == "double":
+    if kind == "float":
         return repr(float(v))
     return str(v)
 
@@ -140,8 +130,6 @@ def placemark_description(row, rules=None, notice: str = "") -> str:
 
 def kml_document(ls, ids, crs) -> bytes:
     """The KML document (UTF-8 bytes) of the given layers."""
-    from .layers import _frame, _rounded, export_metadata
-
     rules = _rules(ls)
     info = ls.info
     notice = " ".join(x for x in (info.get("notice_zh"), info.get("notice_en")) if x) if ls.illustrative else ""
@@ -155,12 +143,12 @@ def kml_document(ls, ids, crs) -> bytes:
     for k, v in export_metadata(ls, crs).items():
         _sub(_sub(ext, "Data", name=k), "value", plain(v))
 
-    frames = {lid: _rounded(_frame(ls, lid, crs), DECIMALS) for lid in ids}
+    frames = {lid: rounded(layer_frame(ls, lid, crs), DECIMALS) for lid in ids}
     for lid, gdf in frames.items():
         schema = _sub(doc, "Schema", name=lid, id=f"schema-{lid}")
         for col in gdf.columns:
             if col != gdf.geometry.name:
-                field = _sub(schema, "SimpleField", name=col, type=_field_type(gdf[col]))
+                field = _sub(schema, "SimpleField", name=col, type=KML_TYPES[field_kind(gdf[col])])
                 _sub(field, "displayName", plain(col))  # what Google Earth shows (as HTML) for the field
     for lid in ids:
         spec = ls.specs[lid]
@@ -182,7 +170,7 @@ def kml_document(ls, ids, crs) -> bytes:
         folder = _sub(doc, "Folder", id=f"folder-{lid}")
         _sub(folder, "name", plain(f"{spec.title_zh} {spec.title_en}"))
         _sub(folder, "description", plain(f"{spec.clause}\n{lid}"))
-        kinds = {c: _field_type(gdf[c]) for c in gdf.columns if c != gdf.geometry.name}
+        kinds = {c: field_kind(gdf[c]) for c in gdf.columns if c != gdf.geometry.name}
         for row, geom in zip(gdf.drop(columns=gdf.geometry.name).to_dict("records"), gdf.geometry):
             zid = str(row.get("zone_id", ""))
             pm = _sub(folder, "Placemark", id=zid) if _NCNAME.match(zid) else _sub(folder, "Placemark")

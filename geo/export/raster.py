@@ -26,47 +26,24 @@ from __future__ import annotations
 import json
 import logging
 import math
+from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import shapely
 
 from ..errors import ExportError
+from ..text import VERDICTS, project_types
+from .common import crs_label, export_metadata, hex_rgb, layer_frame
+from .formats import DEFAULT_RESOLUTION_M
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_RESOLUTION_M", "raster_options", "raster_grid", "class_codes", "class_raster",
-           "verdict_raster", "write_rasters", "world_file", "VERDICT_CODES"]
+__all__ = ["raster_grid", "class_codes", "class_raster", "verdict_raster", "write_rasters", "world_file"]
 
-DEFAULT_RESOLUTION_M = 10.0
 MAX_PIXELS = 1_500_000_000
 CONTROL_ORDER = {"info": 0, "general": 1, "restrictive": 2, "strict": 3}
 UNKNOWN = 255
-
-
-def _verdict_codes() -> dict:
-    from ..check.rules import SEVERITY
-
-    return {v: s for v, s in SEVERITY.items()}
-
-
-VERDICT_CODES = _verdict_codes()
-
-
-def raster_options(resolution_m, verdict_for) -> dict:
-    """Check ``--resolution`` and ``--verdict-for``; return the writer's keyword arguments."""
-    res = DEFAULT_RESOLUTION_M if resolution_m is None else float(resolution_m)
-    if not math.isfinite(res) or res <= 0:
-        raise ExportError(f"resolution {resolution_m!r} is not a positive number of metres",
-                          hint="e.g. --resolution 10")
-    code = None
-    if verdict_for is not None:
-        from ..text import project_types, resolve_type
-
-        code = resolve_type(verdict_for)
-        if code is None:
-            raise ExportError(f"unknown project type {verdict_for!r}",
-                              hint=f"use a code {', '.join(project_types())} or its alias")
-    return {"resolution_m": res, "verdict_for": code}
 
 
 def _origin(west, north, res):
@@ -102,12 +79,8 @@ class Grid:
 
 def raster_grid(ls, ids, crs, resolution_m: float) -> Grid:
     """The common grid of an export: coverage plus features, snapped to the resolution."""
-    import geopandas as gpd
-
-    from .layers import _frame
-
     boxes = [gpd.GeoSeries([ls.coverage], crs=ls.measure_crs).to_crs(crs).total_bounds]
-    boxes += [_frame(ls, lid, crs).total_bounds for lid in ids if len(ls.layer(lid))]
+    boxes += [layer_frame(ls, lid, crs).total_bounds for lid in ids if len(ls.layer(lid))]
     b = np.array(boxes)
     res = resolution_m
     west, south = math.floor(b[:, 0].min() / res) * res, math.floor(b[:, 1].min() / res) * res
@@ -142,13 +115,11 @@ def _paint(out, grid, geoms, value, all_touched):
 
 def class_raster(ls, layer_id, grid) -> np.ndarray:
     """The class codes of one layer on the grid (0 outside every zone)."""
-    from .layers import _frame
-
     spec = ls.specs[layer_id]
     codes = class_codes(spec)
     if len(codes) > 254:
         raise ExportError(f"layer {layer_id} has {len(codes)} classes; a byte raster holds 254")
-    gdf = _frame(ls, layer_id, grid.crs)
+    gdf = layer_frame(ls, layer_id, grid.crs)
     out = np.zeros(grid.shape, dtype="uint8")
     order = sorted(spec.classes, key=lambda c: (CONTROL_ORDER.get(spec.classes[c].get("control"), 0),
                                                 list(spec.classes).index(c)))
@@ -163,8 +134,6 @@ def class_raster(ls, layer_id, grid) -> np.ndarray:
 
 
 def _coverage_mask(ls, grid) -> np.ndarray:
-    import geopandas as gpd
-
     cov = gpd.GeoSeries([ls.coverage], crs=ls.measure_crs).to_crs(grid.crs).iloc[0]
     mask = np.zeros(grid.shape, dtype="uint8")
     _paint(mask, grid, [cov], 1, all_touched=False)
@@ -179,14 +148,13 @@ def verdict_raster(ls, ids, grid, project_type: str) -> np.ndarray:
     RuleError
         When the layer set has no valid rule table.
     """
-    from .layers import _frame
     from ..check.rules import SEVERITY, layerset_rules
 
     table = layerset_rules(ls)
     out = np.zeros(grid.shape, dtype="uint8")
     for lid in ids:
         spec = ls.specs[lid]
-        gdf = _frame(ls, lid, grid.crs)
+        gdf = layer_frame(ls, lid, grid.crs)
         touched = spec.geometry != "polygon"
         for zone_class in spec.classes:
             geoms = gdf.geometry[gdf["zone_class"] == zone_class].values
@@ -213,10 +181,7 @@ def verdict_raster(ls, ids, grid, project_type: str) -> np.ndarray:
 
 
 def _rgba(color: str, alpha: int = 255) -> tuple:
-    c = color.lstrip("#")
-    if len(c) == 3:
-        c = "".join(ch * 2 for ch in c)
-    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), alpha
+    return (*hex_rgb(color), alpha)
 
 
 def world_file(transform) -> str:
@@ -227,8 +192,6 @@ def world_file(transform) -> str:
 
 def _write(path, grid, data, *, nodata, colormap, tags, band_tags, description):
     """Write ``path`` (GeoTIFF made in memory, see the module docstring) and its ``.tfw``."""
-    from pathlib import Path
-
     import rasterio
     from rasterio.crs import CRS
     from rasterio.enums import Resampling
@@ -262,13 +225,10 @@ def _write(path, grid, data, *, nodata, colormap, tags, band_tags, description):
 
 def write_rasters(ls, ids, folder, crs, *, resolution_m: float = DEFAULT_RESOLUTION_M, verdict_for=None) -> None:
     """Write ``<layer>.tif`` per layer (and ``verdict_<type>.tif``) into ``folder``."""
-    from .layers import _crs_label, export_metadata
-    from ..text import VERDICTS, project_types
-
     grid = raster_grid(ls, ids, crs, resolution_m)
     base = {k.upper(): v for k, v in export_metadata(ls, crs).items()}
     base["RESOLUTION_M"] = f"{resolution_m:g}"
-    log.info("raster grid %d x %d at %g in %s", grid.width, grid.height, resolution_m, _crs_label(crs))
+    log.info("raster grid %d x %d at %g in %s", grid.width, grid.height, resolution_m, crs_label(crs))
     for lid in ids:
         spec = ls.specs[lid]
         codes = class_codes(spec)
@@ -289,20 +249,26 @@ def write_rasters(ls, ids, folder, crs, *, resolution_m: float = DEFAULT_RESOLUT
         _write(folder / f"{lid}.tif", grid, data, nodata=0, colormap=cmap, tags=tags, band_tags=band_tags,
                description=f"zone_class ({spec.title_zh} {spec.title_en})")
     if verdict_for:
-        data = verdict_raster(ls, ids, grid, verdict_for)
-        ptype = project_types().get(verdict_for, {})
-        labels = {UNKNOWN: ("unknown", VERDICTS["unknown"]["zh"], VERDICTS["unknown"]["en"],
-                            _rgba(VERDICTS["unknown"]["color"]))}
-        for verdict, code in VERDICT_CODES.items():
-            v = VERDICTS[verdict]
-            labels[code] = (verdict, v["zh"], v["en"], _rgba(v["color"]))
-        band_tags = {}
-        for code, (key, zh, en, _) in labels.items():
-            band_tags.update({f"VERDICT_{code}": key, f"VERDICT_{code}_ZH": zh, f"VERDICT_{code}_EN": en})
-        tags = {**base, "PROJECT_TYPE": verdict_for, "PROJECT_TYPE_ZH": ptype.get("name_zh", ""),
-                "PROJECT_TYPE_EN": ptype.get("name_en", ""), "LAYERS": ",".join(ids),
-                "ASSUMES": "point site; land_use=occupy; national major project=false; no rule = allowed",
-                "VERDICTS": json.dumps({str(c): v[0] for c, v in labels.items()})}
-        _write(folder / f"verdict_{verdict_for}.tif", grid, data, nodata=UNKNOWN,
-               colormap={c: v[3] for c, v in labels.items()}, tags=tags, band_tags=band_tags,
-               description=f"verdict for {verdict_for}")
+        _write_verdict_raster(ls, ids, grid, folder / f"verdict_{verdict_for}.tif", verdict_for, base)
+
+
+def _write_verdict_raster(ls, ids, grid, path, project_type, base) -> None:
+    """Write the verdict raster of ``project_type`` with its labels, colours and assumptions."""
+    from ..check.rules import SEVERITY
+
+    data = verdict_raster(ls, ids, grid, project_type)
+    ptype = project_types().get(project_type, {})
+    labels = {UNKNOWN: ("unknown", VERDICTS["unknown"]["zh"], VERDICTS["unknown"]["en"],
+                        _rgba(VERDICTS["unknown"]["color"]))}
+    for verdict, code in SEVERITY.items():
+        v = VERDICTS[verdict]
+        labels[code] = (verdict, v["zh"], v["en"], _rgba(v["color"]))
+    band_tags = {}
+    for code, (key, zh, en, _) in labels.items():
+        band_tags.update({f"VERDICT_{code}": key, f"VERDICT_{code}_ZH": zh, f"VERDICT_{code}_EN": en})
+    tags = {**base, "PROJECT_TYPE": project_type, "PROJECT_TYPE_ZH": ptype.get("name_zh", ""),
+            "PROJECT_TYPE_EN": ptype.get("name_en", ""), "LAYERS": ",".join(ids),
+            "ASSUMES": "point site; land_use=occupy; national major project=false; no rule = allowed",
+            "VERDICTS": json.dumps({str(c): v[0] for c, v in labels.items()})}
+    _write(path, grid, data, nodata=UNKNOWN, colormap={c: v[3] for c, v in labels.items()}, tags=tags,
+           band_tags=band_tags, description=f"verdict for {project_type}")

@@ -11,9 +11,10 @@ A zip ``<layer>.zip`` holds ``<layer>.shp/.shx/.dbf/.prj/.cpg`` and:
   pads with blanks, so readers strip them).
 
 Both CSVs guard their text against spreadsheet formulas as the check results do (a
-leading ``'``, see :func:`geo.results.spreadsheet_safe`). :func:`read_shapefile_zip` takes
-the guard off, applies both and gives back the layer as exported. What a DBF cannot carry
-at all: the difference between empty and missing text, and reals below
+leading ``'``, see :func:`geo.results.spreadsheet_safe`). To get the layer back as
+exported: rename the fields by ``fields.csv`` and put back the ``text.csv`` values, each
+without its one leading ``'`` (the round-trip tests do so, ``tests/readback.py``). What a
+DBF cannot carry at all: the difference between empty and missing text, and reals below
 1e-15 (written as 0; reals keep 15 significant digits).
 """
 from __future__ import annotations
@@ -25,30 +26,18 @@ import time
 import zipfile
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
 import pyogrio
 
 from ..results import spreadsheet_safe
+from .common import GEOMETRY_TYPES, cut_to_bytes, layer_frame
+from .formats import ENCODINGS
 
-__all__ = ["SHP_ENCODINGS", "shapefile_field_names", "write_shapefiles", "read_shapefile_zip"]
+__all__ = ["shapefile_field_names", "write_shapefiles"]
 
-SHP_ENCODINGS = {"gbk": ("GBK", "gbk"), "utf-8": ("UTF-8", "utf-8")}  # option -> (GDAL name, Python codec)
 DBF_NAME_BYTES = 10
 DBF_TEXT_BYTES = 254
-
-
-def _cut(text: str, max_bytes: int, codec: str) -> str:
-    """``text`` cut to at most ``max_bytes`` in ``codec``, by whole characters."""
-    out, used = [], 0
-    for ch in text:
-        n = len(ch.encode(codec))
-        if used + n > max_bytes:
-            break
-        out.append(ch)
-        used += n
-    return "".join(out)
 
 
 def _encodable(text: str, codec: str) -> str:
@@ -63,15 +52,15 @@ def shapefile_field_names(columns, encoding: str = "gbk") -> dict:
     UTF-8 only 3. Blanks at the end of a cut name are dropped (a DBF pads names with them,
     so GDAL would rename the field and the mapping would miss it).
     """
-    codec = SHP_ENCODINGS[encoding][1]
+    codec = ENCODINGS[encoding][1]
     out, used = {}, set()
     for col in columns:
         base = _encodable(str(col), codec).replace("?", "_") or "field"
-        name = _cut(base, DBF_NAME_BYTES, codec).rstrip() or "field"
+        name = cut_to_bytes(base, DBF_NAME_BYTES, codec).rstrip() or "field"
         k = 1
         while name.upper() in used:
             suffix = f"_{k}"
-            name = _cut(base, DBF_NAME_BYTES - len(suffix), codec).rstrip() + suffix
+            name = cut_to_bytes(base, DBF_NAME_BYTES - len(suffix), codec).rstrip() + suffix
             k += 1
         used.add(name.upper())
         out[col] = name
@@ -92,23 +81,16 @@ def _csv_bytes(rows: list, header: list) -> bytes:
     return buf.getvalue().encode("utf-8-sig")  # a BOM so Excel reads the Chinese right
 
 
-def _unguarded(rows: list) -> list:
-    """CSV rows with the formula guard of :func:`_csv_bytes` taken off (one leading ``'``)."""
-    return [{k: v[1:] if v.startswith("'") else v for k, v in row.items()} for row in rows]
-
-
 def write_shapefiles(ls, ids, folder: Path, crs, *, encoding: str = "gbk") -> None:
     """Write ``<layer>.zip`` for each layer into ``folder`` (see the module docstring)."""
-    from .layers import GEOMETRY_TYPES, _frame
-
-    gdal_enc, codec = SHP_ENCODINGS[encoding]
+    gdal_enc, codec = ENCODINGS[encoding]
     build_day = str(ls.meta.get("build_date", ""))[:10] or None
     stamp = (int(build_day[:4]), int(build_day[5:7]), int(build_day[8:10]), 0, 0, 0) if build_day else None
     work = folder / ".shp"
     work.mkdir()
     for lid in ids:
         spec = ls.specs[lid]
-        gdf = _frame(ls, lid, crs)
+        gdf = layer_frame(ls, lid, crs)
         attrs = [c for c in gdf.columns if c != gdf.geometry.name]
         names = shapefile_field_names(attrs, encoding)
         df = gdf.copy()
@@ -119,7 +101,7 @@ def write_shapefiles(ls, ids, folder: Path, crs, *, encoding: str = "gbk") -> No
             values = []
             for i, v in enumerate(df[col]):
                 if isinstance(v, str):
-                    fit = _cut(_encodable(v, codec), DBF_TEXT_BYTES, codec)
+                    fit = cut_to_bytes(_encodable(v, codec), DBF_TEXT_BYTES, codec)
                     if fit != v or fit != fit.rstrip(" "):  # DBF pads with spaces: trailing ones are lost
                         cut_rows.append([i, gdf["zone_id"].iloc[i] if "zone_id" in gdf else "", col, v])
                     v = fit
@@ -142,23 +124,3 @@ def write_shapefiles(ls, ids, folder: Path, crs, *, encoding: str = "gbk") -> No
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, data)
     shutil.rmtree(work)
-
-
-def read_shapefile_zip(path) -> gpd.GeoDataFrame:
-    """Read a shapefile zip written by :func:`export_layers` back with its full field names and text.
-
-    The ``.cpg`` tells GDAL the DBF encoding; ``<layer>.fields.csv`` maps the 10-byte names
-    to the full ones and ``<layer>.text.csv`` restores values that were cut or not encodable.
-    """
-    path = Path(path)
-    stem = path.stem
-    gdf = pyogrio.read_dataframe(f"/vsizip/{path.resolve()}/{stem}.shp")
-    with zipfile.ZipFile(path) as zf:
-        names = set(zf.namelist())
-        fields = _unguarded(csv.DictReader(io.StringIO(zf.read(f"{stem}.fields.csv").decode("utf-8-sig"))))
-        texts = (_unguarded(csv.DictReader(io.StringIO(zf.read(f"{stem}.text.csv").decode("utf-8-sig"))))
-                 if f"{stem}.text.csv" in names else [])
-    gdf = gdf.rename(columns={f["shp_field"]: f["field"] for f in fields})
-    for row in texts:
-        gdf.loc[int(row["fid"]), row["field"]] = row["value"]
-    return gdf
