@@ -34,7 +34,7 @@ from .threads import in_threads
 from .errors import ExportError, SiteInputError
 from .text import VERDICTS
 
-__all__ = ["write_results", "read_results", "write_detail", "ResultWriter", "Batch", "RESULT_FORMATS", "spreadsheet_safe",
+__all__ = ["write_results", "read_results", "ResultWriter", "Batch", "RESULT_FORMATS", "spreadsheet_safe",
            "FORMULA_CHARS"]
 
 RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg")
@@ -195,16 +195,6 @@ def _sites_from_table(df: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
     if bad.any():
         raise SiteInputError("lon/lat is not a number", path=path, row=int(np.flatnonzero(bad)[0]) + 2)
     return gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(lon, lat), crs=4326)
-
-
-def write_detail(result, out, *, overwrite: bool = True) -> Path:
-    """Write one row per (site, zone met) as CSV (UTF-8 with BOM, text guarded as in :func:`write_results`)."""
-    out = Path(out)
-    with atomic_path(out, overwrite=overwrite) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(BOM)
-            write_csv(_plain(result.detail), fh, header=True)
-    return out
 
 
 BOM = "\ufeff".encode("utf-8")

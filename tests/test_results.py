@@ -25,7 +25,7 @@ import shapely
 from geo.check.engine import check_sites
 from geo.export import FORMATS
 from geo.layerset.read import read_layerset
-from geo.results import FORMULA_CHARS, ResultWriter, spreadsheet_safe, write_detail, write_results
+from geo.results import FORMULA_CHARS, ResultWriter, spreadsheet_safe, write_results
 from geo.sites.read import normalize_sites, read_sites
 
 from conftest import X0, Y0, make_tiny_layerset
@@ -85,6 +85,13 @@ def test_results_csv_names_are_not_formulas(formula_result, tmp_path):
     np.testing.assert_allclose(df["lon"], formula_result.sites.to_crs(4326).geometry.x, atol=1e-6)
     assert df["verdict"].tolist() == formula_result.sites["verdict"].astype(str).tolist()
     _assert_guarded(out)
+
+
+def write_detail(result, out: Path) -> Path:
+    """The findings of one result as ``ecozone check --detail`` writes them."""
+    with ResultWriter(out.with_name(out.stem + "_sites.csv"), detail=out) as w:
+        w.add(result)
+    return out
 
 
 def test_detail_csv_rule_texts_are_not_formulas(formula_result, tmp_path):
