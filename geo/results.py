@@ -37,7 +37,9 @@ from .text import VERDICTS
 __all__ = ["write_results", "read_results", "ResultWriter", "Batch", "RESULT_FORMATS", "spreadsheet_safe",
            "FORMULA_CHARS"]
 
-RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg")
+RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg", ".txt")
+#: formats written whole at the end (the others stream batch by batch)
+_WHOLE = (".json", ".geojson", ".txt")
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +70,7 @@ def _to_lonlat(crs):
 
 
 def write_results(result, out, *, overwrite: bool = True, name: str | None = None) -> Path:
-    """Write site-level results; the format follows the extension (.csv, .json, .geojson, .gpkg).
+    """Write site-level results; the format follows the extension (.csv, .json, .geojson, .gpkg, .txt).
 
     CSV is UTF-8 with a BOM (opens in Excel with Chinese intact) and gives each
     site's representative lon/lat; its text cells are guarded against
@@ -76,7 +78,10 @@ def write_results(result, out, *, overwrite: bool = True, name: str | None = Non
     tab, a carriage return or ``'`` gets a leading ``'``, so Excel and WPS show
     it as text (see :func:`spreadsheet_safe`; numbers stay numbers). GeoJSON is
     RFC 7946 (WGS84), its collection named ``name`` (default the file's stem);
-    GeoPackage holds ``sites`` and ``findings``; JSON nests each site's findings.
+    GeoPackage holds ``sites`` and ``findings``; JSON nests each site's findings;
+    TXT is the land-survey 界址点 coordinate file (GBK, CGCS2000 Gauss-Krüger of
+    the sites' zone, 8-digit Y), each site's verdict as its 地块用途, for the
+    surveying and land software that reads such files.
 
     Raises
     ------
@@ -105,6 +110,10 @@ def _write_results(result, path: Path, ext: str, name: str) -> None:
     elif ext == ".gpkg":
         pyogrio.write_dataframe(result.sites, path, layer="sites", promote_to_multi=False)
         pyogrio.write_dataframe(_plain(result.detail), path, layer="findings")
+    elif ext == ".txt":
+        from .sites.readers.jzd import write_jzd_txt
+
+        write_jzd_txt(result.sites, path)
     else:
         ls = result.layerset
         table = _site_table(result)
@@ -286,7 +295,7 @@ class ResultWriter:
         for target in filter(None, (self.out, self.detail)):
             if target.exists() and not overwrite:
                 raise ExportError("output exists", path=target, hint="give --overwrite to replace it")
-        self.keep = keep or self.ext in (".json", ".geojson")
+        self.keep = keep or self.ext in _WHOLE
         self.parts: list = []
         self.counts: dict = {}
         self.n = 0
@@ -382,7 +391,7 @@ class ResultWriter:
                 with writing(target):
                     fh.close()
                 del self._fh[target]
-            if self.ext in (".json", ".geojson"):
+            if self.ext in _WHOLE:
                 with writing(self.out):
                     _write_results(self.result(), self._tmp(self.out), self.ext, self.out.stem)
             for target, tmp in list(self._tmps.items()):

@@ -253,3 +253,25 @@ def test_every_export_format_on_a_full_disk(warm, tmp_path):
         assert what.startswith(f"ExportError: {out}: could not be written"), (fmt, what)
         assert "free space" in what, (fmt, what)
     assert not (tmp_path / "out").exists()  # no output, temporary file or folder of any format
+
+
+def test_checked_sites_written_as_jzd_txt_read_back_to_the_same_verdicts(runner, tmp_path):
+    """``-o checked.txt``: the land-survey 界址点 file of the checked sites (verdict as 地块用途) reads back the same."""
+    from geo.cli.main import cli
+
+    clean = ROOT / "tests" / "data" / "sites" / "clean_wgs84.geojson"  # parcels, a line and points; no types
+    txt = tmp_path / "checked.txt"
+    runs = {}
+    for name, src in (("first", clean), ("again", txt)):
+        out = tmp_path / f"{name}.csv"
+        r = runner.invoke(cli, ["check", str(src), "--type", "T03", "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        if name == "first":
+            r = runner.invoke(cli, ["check", str(src), "--type", "T03", "-o", str(txt)])
+            assert r.exit_code == 0, r.output
+        runs[name] = pd.read_csv(out, encoding="utf-8-sig")
+    text = txt.read_bytes().decode("gbk")
+    assert "坐标系=2000国家大地坐标系" in text and "带号=41" in text and ",prohibited," in text
+    assert list(runs["again"]["verdict"]) == list(runs["first"]["verdict"])
+    assert list(runs["again"]["kind"]) == list(runs["first"]["kind"])
+    assert set(runs["first"]["verdict"]) >= {"prohibited", "allowed"}
