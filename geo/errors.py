@@ -15,6 +15,7 @@ __all__ = [
     "ExportError",
     "MapError",
     "ServiceError",
+    "RequestTooLarge",
     "SiteInputWarning",
     "MapSizeWarning",
     "GeometryRepairedWarning",
@@ -85,6 +86,10 @@ class MapError(EcozoneError, ValueError):
 
 class ServiceError(EcozoneError, OSError):
     """The check service cannot be reached or refused the request."""
+
+
+class RequestTooLarge(ServiceError):
+    """A request to the check service is larger than the service reads (its line and headers)."""
 
 
 class SiteInputWarning(UserWarning):

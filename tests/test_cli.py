@@ -111,7 +111,7 @@ def test_second_layer_set_checks(runner, tmp_path):
 
 @pytest.mark.parametrize("ext", ["csv", "gpkg", "geojson"])
 def test_batches_stream_to_the_same_output(runner, tmp_path, monkeypatch, ext):
-    import geo.cli.check as cmd
+    import geo.check.pipeline as cmd
 
     whole = tmp_path / f"whole.{ext}"
     r = runner.invoke(cli, ["check", DEMO, "-o", str(whole), "--detail", str(tmp_path / "whole_detail.csv")])
@@ -156,7 +156,7 @@ def test_a_failed_background_write_leaves_nothing(jinpu, tmp_path, ext):
 
 @pytest.mark.parametrize("ext", ["csv", "gpkg", "json"])
 def test_parallel_batches_give_the_same_files(runner, tmp_path, monkeypatch, ext):
-    import geo.cli.check as cmd
+    import geo.check.pipeline as cmd
 
     monkeypatch.setattr(cmd, "CHUNK", 2)
     monkeypatch.setattr(cmd, "PARALLEL_FROM", 1)
@@ -220,6 +220,89 @@ def test_map_draws_every_sites_file(runner, tmp_path):
     assert "3 sites" in r.stderr
     html = out.read_text(encoding="utf-8")
     assert all(f'"_n":"{name} ·' in html for name in ("甲", "乙", "丙"))
+
+
+def test_check_params_are_the_options_of_the_command():
+    import dataclasses
+
+    import click
+
+    from geo.check.pipeline import FAIL_ON, MIN_JOBS, CheckParams
+    from geo.cli.check import command
+    from geo.sites.coords import COORD_SYSTEMS
+
+    ctx = command.make_context("check", ["--point", "1,2", "-o", "r.csv", "--coord-sys", "GCJ02"])
+    options = {p.name: p for p in command.params if p.name != "service"}  # (--service: where the check runs)
+    assert list(options) == list(CheckParams.types())  # the same names, in the same order
+    for name, option in options.items():
+        assert option.get_error_hint(ctx) == CheckParams.hint(name), name
+    bare = command.make_context("check", ["-o", "r.csv"]).params
+    for f in dataclasses.fields(CheckParams):
+        assert f.default is dataclasses.MISSING or bare[f.name] == f.default, f.name  # the same defaults
+    assert tuple(options["fail_on"].type.choices) == FAIL_ON
+    assert tuple(options["coord_sys"].type.choices) == COORD_SYSTEMS
+    assert isinstance(options["jobs"].type, click.IntRange) and options["jobs"].type.min == MIN_JOBS
+    given = {**ctx.params, "points": list(ctx.params["points"])}
+    given.pop("service")
+    assert CheckParams(**{**given, "coord_sys": "GCJ02"}).coord_sys == ctx.params["coord_sys"] == "gcj02"
+
+
+@pytest.mark.parametrize("args, change", [
+    (["--jobs", "0"], {"jobs": 0}),
+    (["--jobs", "-2"], {"jobs": -2}),
+    (["--fail-on", "allowed"], {"fail_on": "allowed"}),
+    (["--coord-sys", "xx"], {"coord_sys": "xx"}),
+    (["-o", "adir"], {"out": "adir"}),
+    (["--detail", "adir"], {"detail": "adir"}),
+    (["--report", "adir"], {"report": "adir"}),
+    (["adir"], {"sites": "adir"}),
+])
+def test_check_params_refuse_what_the_command_line_refuses(tmp_path, monkeypatch, args, change):
+    import click
+
+    from geo.check.pipeline import CheckParams
+    from geo.cli.check import command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(click.BadParameter) as refused:
+        command.make_context("check", ["--point", "1,2", "-o", "r.csv", *args])
+    with pytest.raises(ValueError) as ours:
+        CheckParams(**{"layers_dir": "layers", "out": "r.csv", "points": ["1,2"], **change})
+    assert str(ours.value) == refused.value.format_message()
+
+
+def test_check_params_need_sites_and_their_types():
+    from geo.check.pipeline import NO_SITES, CheckParams
+
+    with pytest.raises(ValueError, match=NO_SITES):
+        CheckParams(layers_dir="layers", out="r.csv", sites="")
+    with pytest.raises(TypeError, match="jobs is '2', not int"):
+        CheckParams(layers_dir="layers", out="r.csv", sites="s.csv", jobs="2")
+
+
+def test_the_pipeline_reports_progress_batch_by_batch(jinpu, tmp_path, monkeypatch):
+    from geo.check import pipeline
+
+    monkeypatch.setattr(pipeline, "CHUNK", 3)
+    seen = []
+    p = pipeline.CheckParams(sites=DEMO, layers_dir="layers/jinpu", out=str(tmp_path / "r.csv"), fail_on="prohibited")
+    outcome = pipeline.run_check(jinpu, p, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(0, 8), (3, 8), (6, 8), (8, 8)]
+    assert outcome.n_sites == 8 and outcome.counts["prohibited"] == 3 and outcome.exit_code == 3
+    assert "checked 8 sites" in outcome.summary
+
+
+def test_the_progress_bar_shows_for_several_batches_only(runner, tmp_path, monkeypatch):
+    import geo.check.pipeline as cmd
+
+    one = runner.invoke(cli, ["check", DEMO, "-o", str(tmp_path / "a.csv")])
+    monkeypatch.setattr(cmd, "CHUNK", 3)
+    several = runner.invoke(cli, ["check", DEMO, "-o", str(tmp_path / "b.csv")])
+    quiet = runner.invoke(cli, ["-q", "check", DEMO, "-o", str(tmp_path / "c.csv")])
+    assert one.exit_code == several.exit_code == quiet.exit_code == 0
+    assert one.stderr.splitlines()[0].startswith("已核查") and several.stderr.splitlines()[0] == "checking"
+    assert quiet.stderr == ""
 
 
 def test_check_help_lists_the_project_types(runner):

@@ -43,7 +43,7 @@ def test_digest_of_batches_equals_digest_of_the_whole(jinpu):
 
 
 def test_a_large_batch_is_summarised_and_details_the_most_severe(runner, tmp_path, monkeypatch):
-    import geo.cli.check as cmd
+    import geo.check.pipeline as cmd
 
     monkeypatch.setattr(cmd, "CHUNK", 250)
     monkeypatch.setattr(cmd, "PARALLEL_FROM", 1)

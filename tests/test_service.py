@@ -23,15 +23,26 @@ import pytest
 from shapely.geometry import Point
 
 from conftest import X0, Y0, make_tiny_layerset
-from geo.cli.check import params_of, run
+from geo.check.pipeline import CheckParams, run_check
+from geo.cli.check import command
+from geo.errors import ServiceError
 from geo.layerset import source_files, source_hash
-from geo.service import (PROOF_HEADER, CheckServer, CheckService, _gone, _mac, _write_key, check_remote, key_path,
-                         service_info)
+from geo.service import CheckServer, CheckService, check_remote, key_path, service_info
+from geo.service.keys import write_key
+from geo.service.protocol import PROOF_HEADER, mac, request_params
+from geo.service.server import _gone
 
 ROOT = Path(__file__).resolve().parents[1]
 JINPU = str(ROOT / "layers/jinpu")
 DEMO = str(ROOT / "layers/jinpu/demo_sites.csv")
 ECOZONE = [sys.executable, "-c", "from geo.cli.main import cli; cli()"]
+
+
+def client_params(args: list) -> dict:
+    """The parameters ``ecozone check ARGS --service URL`` sends."""
+    p = command.make_context("check", list(args)).params
+    p.pop("service")
+    return {**p, "points": list(p["points"]), "wkts": list(p["wkts"])}
 
 
 def ecozone(*args, cwd=ROOT, env=None):
@@ -160,7 +171,7 @@ def _hello(conn, port, key):
     conn.request("POST", "/hello", body=json.dumps({"nonce": mine}), headers={"Content-Type": "application/json"})
     r = conn.getresponse()
     answer = json.loads(r.read())
-    assert r.status == 200 and answer["proof"] == _mac(key, "service", port, mine, answer["nonce"])
+    assert r.status == 200 and answer["proof"] == mac(key, "service", port, mine, answer["nonce"])
     return mine, answer["nonce"]
 
 
@@ -177,7 +188,7 @@ def test_the_service_answers_its_own_account_only(service, tmp_path):
         c = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
         try:
             mine, theirs = _hello(c, service.port, secret)
-            proof = _mac(wrong, "client", service.port, mine, theirs, "0" * 64) if wrong != secret else secret
+            proof = mac(wrong, "client", service.port, mine, theirs, "0" * 64) if wrong != secret else secret
             c.request("POST", "/check", body=body, headers={"Content-Type": "application/json", PROOF_HEADER: proof})
             r = c.getresponse()
             assert r.status == 403 and b"account that started it" in r.read()
@@ -208,10 +219,10 @@ def test_proxies_and_idle_connections_do_not_get_in_the_way(service, tmp_path):
 
 
 def test_a_check_whose_client_went_away_writes_nothing(jinpu, tmp_path):
-    p = params_of([DEMO, "-o", str(tmp_path / "r.gpkg"), "--detail", str(tmp_path / "d.csv"),
-                   "--report", str(tmp_path / "r.html")])
+    p = CheckParams(sites=DEMO, layers_dir=JINPU, out=str(tmp_path / "r.gpkg"), detail=str(tmp_path / "d.csv"),
+                    report=str(tmp_path / "r.html"))
     with pytest.raises(InterruptedError):
-        run(jinpu, p, stop=lambda: True)
+        run_check(jinpu, p, stop=lambda: True)
     assert not list(tmp_path.iterdir())
     a, b = socket.socketpair()
     assert not _gone(a)
@@ -227,7 +238,7 @@ def test_edited_rules_are_read_again(tmp_path):
     try:
         def verdict():
             r = ecozone("check", "--point", f"{lon},{lat}", "--type", "T01", "--layers", root, "-o", tmp_path / "r.csv",
-                        "--service", s.url)
+                        "--overwrite", "--service", s.url)  # (the second check replaces the first one's results)
             assert r.returncode == 0, r.stderr
             return pd.read_csv(tmp_path / "r.csv", encoding="utf-8-sig")["verdict"][0]
 
@@ -319,7 +330,7 @@ def test_an_impostor_on_the_port_learns_nothing_and_decides_nothing(tmp_path, an
     impostor = Impostor(answers)
     impostor.start()
     key = secrets.token_hex(32)  # the key of this account's service, which the impostor cannot read
-    _write_key(run_dir / "ecozone" / f"serve-{impostor.port}.key", key)
+    write_key(run_dir / "ecozone" / f"serve-{impostor.port}.key", key)
     work = tmp_path / "project-秘密"
     work.mkdir()
     try:
@@ -342,7 +353,7 @@ def test_a_relay_to_the_real_service_is_refused(service, tmp_path):
     run_dir, env = _key_folder(tmp_path)
     relay = socket.create_server(("127.0.0.1", 0))
     port = relay.getsockname()[1]
-    _write_key(run_dir / "ecozone" / f"serve-{port}.key", key_path(service.port).read_text())
+    write_key(run_dir / "ecozone" / f"serve-{port}.key", key_path(service.port).read_text())
 
     def copy(src, dst):
         try:
@@ -388,10 +399,10 @@ def test_a_key_file_others_could_touch_is_refused(tmp_path, case, message):
     key = run_dir / "ecozone" / f"serve-{port}.key"
     if case == "symlink":
         (run_dir / "ecozone").mkdir(mode=0o700)
-        _write_key(tmp_path / "elsewhere.key", "k" * 64)
+        write_key(tmp_path / "elsewhere.key", "k" * 64)
         key.symlink_to(tmp_path / "elsewhere.key")
     else:
-        _write_key(key, "k" * 64)
+        write_key(key, "k" * 64)
         if case == "mode":
             key.chmod(0o644)
         elif case == "folder":
@@ -432,7 +443,7 @@ def test_a_slow_connection_is_cut_and_does_not_hold_up_a_check(tiny, tmp_path, m
     monkeypatch.setenv("XDG_RUNTIME_DIR", env["XDG_RUNTIME_DIR"])
     server = CheckServer(CheckService(tiny.root), 0, request_seconds=3, max_connections=4)
     port = server.server_address[1]
-    _write_key(key_path(port), server.service.key)
+    write_key(key_path(port), server.service.key)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     cut, lorises = {}, []
     try:
@@ -495,14 +506,29 @@ def test_huge_requests_are_refused_without_reading_them(service):
     ({"points": "1,2"}, "the check parameter points is not a list"),
 ])
 def test_request_parameters_are_checked_as_the_command_line_checks_them(service, tmp_path, change, message):
-    p = params_of([DEMO, "--layers", JINPU, "-o", str(tmp_path / "r.csv")])
-    p.pop("service", None)
+    p = client_params([DEMO, "--layers", JINPU, "-o", str(tmp_path / "r.csv")])
     code, lines = check_remote(service.url, {**p, **change}, quiet=False, verbose=0)
     assert code == 2 and len(lines) == 1 and message in lines[0], lines
     assert lines[0].startswith("ecozone: error: the check")
     assert not (tmp_path / "r.csv").exists()
     code, lines = check_remote(service.url, p, quiet=False, verbose=0)  # as sent by the command: checked
     assert code == 0 and (tmp_path / "r.csv").exists(), lines
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"coord_sys": "GCJ02"}, "the check parameter coord_sys is 'GCJ02', not as the command line gives it"),
+    ({"points": [None]}, "the check parameter points is [None], not as the command line gives it"),
+    ({"out": ["r.csv"]}, "the check parameter out is not text or a number"),
+    ({"out": "adir"}, "are refused: Invalid value for '-o' / '--out': File 'adir' is a directory"),
+    ({"sites": None}, "the check request names no sites; give a SITES file, --point or --wkt"),
+])
+def test_a_request_is_refused_before_anything_is_read(tmp_path, monkeypatch, change, message):
+    (tmp_path / "adir").mkdir()
+    monkeypatch.chdir(tmp_path)  # where the service runs the check: the client's folder
+    p = client_params([DEMO, "--layers", JINPU, "-o", "r.csv"])
+    with pytest.raises(ServiceError, match=re.escape(message)):
+        request_params({**p, **change})
+    assert request_params(p) == CheckParams(**p)  # what the command line sends is taken as it is
 
 
 def test_a_check_stops_when_its_client_goes_away_waiting_or_running_or_the_service_stops(tmp_path):

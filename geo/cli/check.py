@@ -1,18 +1,18 @@
-"""``ecozone check``: verdicts for project sites."""
+"""``ecozone check``: verdicts for project sites.
+
+Its options are the fields of :class:`geo.check.pipeline.CheckParams`, which
+:func:`geo.check.pipeline.run_check` runs, here or in ``ecozone serve``
+(``--service``). The pipeline is imported only when the check runs here, so a
+``--service`` client starts without the geometry libraries.
+"""
 from __future__ import annotations
 
 import sys
-from functools import partial
-from pathlib import Path
+from contextlib import ExitStack, contextmanager
 
 import click
 
 from .options import layers_option, overwrite_option
-
-
-CHUNK = 100_000  # sites per batch
-PARALLEL_FROM = 20_000  # fewer sites are checked in one process
-REPORT_FORMATS = (".html", ".htm")
 
 
 def _types_epilog() -> str:
@@ -59,113 +59,44 @@ def command(ctx, sites, points, wkts, service, **params):
     ecozone check gaode_points.csv --coord-sys gcj02 --type T07 -o result.csv
     ecozone check sites.csv --type T03 -o result.csv --service http://127.0.0.1:8765
     """
-    if not (sites or points or wkts):
+    if not (sites or points or wkts):  # (CheckParams says the same; asked here too: a --service client stays light)
         raise click.UsageError("give a SITES file, --point or --wkt")
     params.update(sites=sites, points=list(points), wkts=list(wkts))
-    quiet = ctx.obj.get("quiet", False) if ctx.obj else False
+    obj = ctx.obj or {}
+    quiet = obj.get("quiet", False)
     if service:  # the service has the layer set loaded; this process stays light
         from ..service import check_remote
 
-        code, lines = check_remote(service, params, quiet=quiet, verbose=ctx.obj.get("verbose", 0) if ctx.obj else 0)
+        code, lines = check_remote(service, params, quiet=quiet, verbose=obj.get("verbose", 0))
         for line in lines:
             click.echo(line, err=True)
         ctx.exit(code)
+    from ..check.pipeline import CheckParams, run_check
     from ..layerset.read import read_layerset
 
-    code, summary = run(read_layerset(params["layers_dir"]), params, progress=not quiet)
+    p = CheckParams(**params)
+    with _progressbar(hidden=quiet) as progress:
+        outcome = run_check(read_layerset(p.layers_dir), p, progress=progress)
     if not quiet:
-        click.echo(summary, err=True)
-    ctx.exit(code)
+        click.echo(outcome.summary, err=True)
+    ctx.exit(outcome.exit_code)
 
 
-def _unless(stop) -> None:
-    if stop is not None and stop():
-        raise InterruptedError("the command that asked for this check stopped; nothing written")
+@contextmanager
+def _progressbar(*, hidden: bool):
+    """A ``progress(n_done, n_total)`` callback drawing click's bar on stderr when there is more than one batch."""
+    from ..check import pipeline
 
+    with ExitStack() as stack:
+        bar = None
 
-def _with_digest(prepare, result):
-    """A batch for the writer and its share of the report (may run in a worker process)."""
-    from ..report import ReportDigest
+        def progress(done: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = stack.enter_context(click.progressbar(length=total, label="checking", file=sys.stderr,
+                                                            hidden=hidden or total <= pipeline.CHUNK))
+            bar.update(done - bar.pos)
+            if done >= total:
+                stack.close()  # the bar ends with the last batch, before the outputs are committed
 
-    return prepare(result), ReportDigest.part(result)
-
-
-def params_of(args: list) -> dict:
-    """The parameters :func:`run` takes, from command-line arguments of ``ecozone check``."""
-    p = command.make_context("check", list(args)).params
-    p.update(points=list(p["points"]), wkts=list(p["wkts"]))
-    return p
-
-
-def run(ls, p: dict, *, progress: bool = False, stop=None) -> tuple:
-    """Check the sites ``p`` names (the command's parameters) against ``ls`` and write the outputs.
-
-    ``stop()``, asked between batches and before the outputs are committed,
-    abandons the check when true: nothing is written. Returns the exit code
-    (0, or 3 when a site reaches ``fail_on``) and the summary line.
-    """
-    from ..errors import ExportError
-    from ..check.batches import checked_batches
-    from ..paths import refuse_clobber
-    from ..atomic import atomic_path
-    from ..results import ResultWriter
-    from ..sites.read import read_sites, sites_from_inline
-    from ..text import VERDICT_ORDER, summary_line
-
-    sites, points, wkts, project_type = p["sites"], p["points"], p["wkts"], p["project_type"]
-    out, detail, report, overwrite, jobs = p["out"], p["detail"], p["report"], p["overwrite"], p["jobs"]
-    refuse_clobber({"-o": out, "--detail": detail, "--report": report}, inputs=[x for x in (sites, ls.root) if x])
-    if report and Path(report).suffix.lower() not in REPORT_FORMATS:
-        raise ExportError(f"unknown report format {Path(report).suffix!r}", path=report,
-                          hint=f"ecozone writes reports as HTML: name it {Path(report).stem}.html")
-    options = {k: v for k, v in {"encoding": p["encoding"], "coord_sys": p["coord_sys"] and p["coord_sys"].lower(),
-                                 "ddd_mmss": p["ddd_mmss"], "layer": p["layer"]}.items() if v}
-    frames = []
-    if sites:
-        frames.append(read_sites(sites, crs=p["crs"], project_type=project_type, **options))
-    if points or wkts:
-        frames.append(sites_from_inline(points, wkts, project_type=project_type, coord_sys=options.get("coord_sys")))
-    if len(frames) == 1:
-        gdf = frames[0]
-    else:
-        import geopandas as gpd
-        import pandas as pd
-
-        frames = [f.to_crs(ls.storage_crs) for f in frames]
-        frames[1]["site_id"] = [f"inline-{i + 1}" for i in range(len(frames[1]))]
-        gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=ls.storage_crs)
-    if report and Path(report).exists() and not overwrite:
-        raise ExportError("output exists", path=report, hint="give --overwrite to replace it")
-    # batches of CHUNK sites are checked (by several processes when there are several batches)
-    # and written one after another, so memory stays bounded
-    digest = None
-    if report:  # what the report needs, gathered batch by batch: memory stays bounded
-        from ..report import ReportDigest, render_report
-
-        digest = ReportDigest(ls)
-    with ResultWriter(out, detail=detail, overwrite=overwrite) as writer:
-        size = CHUNK if jobs == 1 or len(gdf) < PARALLEL_FROM else min(CHUNK, -(-len(gdf) // (2 * jobs)))
-        prepare = writer.prepare if digest is None else partial(_with_digest, writer.prepare)
-        batches = checked_batches(gdf, ls, size=size, prepare=prepare, jobs=jobs)
-        with click.progressbar(length=len(gdf), label="checking", file=sys.stderr,
-                               hidden=not progress or len(gdf) <= CHUNK) as bar:
-            for batch in batches:
-                _unless(stop)
-                if digest is not None:
-                    batch, part = batch
-                    digest.add(part)
-                writer.add(batch)
-                bar.update(batch.n)
-        html = None
-        if report:
-            html = render_report(digest)
-        _unless(stop)  # the last moment nothing is in place yet
-        if html is not None:  # a failure here still leaves the results unwritten
-            with atomic_path(report, overwrite=overwrite) as tmp:
-                tmp.write_text(html, encoding="utf-8")
-    counts = writer.counts
-    summary = summary_line(writer.n, ls.name, counts)
-    fail_on = p["fail_on"]
-    if fail_on and any(counts.get(v, 0) for v in VERDICT_ORDER[: VERDICT_ORDER.index(fail_on) + 1]):
-        return 3, summary
-    return 0, summary
+        yield progress

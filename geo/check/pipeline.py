@@ -1,0 +1,236 @@
+"""The check pipeline as ``ecozone check`` runs it: sites in; results, detail and report out.
+
+:class:`CheckParams` holds what a check takes and refuses what the command line
+refuses. :func:`run_check` reads the sites, checks them in batches (in worker
+processes when there are many), hands each batch to a writer thread while the
+next is checked, gathers what the report needs as it goes, and commits every
+output atomically at the end. It knows nothing of click: progress and stopping
+are callbacks. The command line and the check service both call it.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import typing
+from dataclasses import dataclass, field, fields
+from functools import cache, partial
+from pathlib import Path
+
+from ..atomic import atomic_path
+from ..errors import ExportError
+from ..paths import refuse_clobber
+from ..report import ReportDigest, render_report
+from ..results import ResultWriter
+from ..sites.coords import COORD_SYSTEMS
+from ..sites.read import read_sites, sites_from_inline
+from ..text import VERDICT_ORDER, summary_line
+from .batches import checked_batches
+
+__all__ = ["CheckParams", "CheckOutcome", "run_check", "fits", "CHUNK", "PARALLEL_FROM", "FAIL_ON", "MIN_JOBS",
+           "REPORT_FORMATS", "NO_SITES"]
+
+CHUNK = 100_000  # sites per batch
+PARALLEL_FROM = 20_000  # fewer sites are checked in one process
+MIN_JOBS = 1
+FAIL_ON = ("prohibited", "restricted")  # verdicts a check may fail on (exit code 3)
+REPORT_FORMATS = (".html", ".htm")
+NO_SITES = "give a SITES file, --point or --wkt"
+
+
+def _param(hint: str, **kw):
+    """A field of :class:`CheckParams`; ``hint`` is how the command line names it in its messages."""
+    return field(metadata={"hint": hint}, **kw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckParams:
+    """The parameters of one check, as ``ecozone check`` takes them (fields in the order of its options).
+
+    Made from a command line or a service request, they are checked as the
+    command line checks its options: the type of each field, ``jobs`` ≥ 1,
+    ``fail_on`` and ``coord_sys`` among their choices (``coord_sys`` in any
+    case, kept in lower case), and no folder where a file is read or written.
+    A wrong type raises TypeError; a value the command line refuses raises
+    ValueError with the message it gives (naming the option), :data:`NO_SITES`
+    when no site is named. :meth:`refuse_bad_outputs` checks the outputs
+    against the inputs once the layer set is known.
+    """
+
+    sites: str | None = _param("'[SITES]'", default=None)
+    layers_dir: str = _param("'--layers'")
+    project_type: str | None = _param("'--type'", default=None)
+    out: str = _param("'-o' / '--out'")
+    detail: str | None = _param("'--detail'", default=None)
+    report: str | None = _param("'--report'", default=None)
+    points: tuple[str, ...] = _param("'--point'", default=())
+    wkts: tuple[str, ...] = _param("'--wkt'", default=())
+    crs: str | None = _param("'--crs'", default=None)
+    encoding: str | None = _param("'--encoding'", default=None)
+    coord_sys: str | None = _param("'--coord-sys'", default=None)
+    ddd_mmss: bool = _param("'--ddd-mmss'", default=False)
+    layer: str | None = _param("'--layer'", default=None)
+    fail_on: str | None = _param("'--fail-on'", default=None)
+    overwrite: bool = _param("'--overwrite'", default=False)
+    jobs: int = _param("'--jobs' / '-j'", default=1)
+
+    def __post_init__(self):
+        for name, hint in self.types().items():
+            value = getattr(self, name)
+            if not fits(value, hint):
+                raise TypeError(f"the check parameter {name} is {value!r}, not {getattr(hint, '__name__', hint)}")
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        for name in ("out", "detail", "report"):
+            _refuse_unusable_file(self, name)
+        if self.coord_sys is not None:
+            object.__setattr__(self, "coord_sys", _choice(self, "coord_sys", COORD_SYSTEMS, any_case=True))
+        if self.fail_on is not None:
+            _choice(self, "fail_on", FAIL_ON)
+        if self.jobs < MIN_JOBS:
+            raise ValueError(f"Invalid value for {self.hint('jobs')}: {self.jobs} is not in the range x>={MIN_JOBS}.")
+        _refuse_unusable_file(self, "sites")  # (the command line reads its argument after its options)
+        if not (self.sites or self.points or self.wkts):
+            raise ValueError(NO_SITES)
+
+    @classmethod
+    def types(cls) -> dict:
+        """Each field's type, by name, in the order of the command's options."""
+        return _types(cls)
+
+    @classmethod
+    def hint(cls, name: str) -> str:
+        """How the command line names a field in its messages (``'--jobs' / '-j'``)."""
+        return next(f.metadata["hint"] for f in fields(cls) if f.name == name)
+
+    def refuse_bad_outputs(self, layerset_root) -> None:
+        """Raise ExportError when an output would replace an input or another output, or the report is not HTML."""
+        refuse_clobber({"-o": self.out, "--detail": self.detail, "--report": self.report},
+                       inputs=[x for x in (self.sites, layerset_root) if x])
+        report = self.report and Path(self.report)
+        if report and report.suffix.lower() not in REPORT_FORMATS:
+            raise ExportError(f"unknown report format {report.suffix!r}", path=report,
+                              hint=f"ecozone writes reports as HTML: name it {report.stem}.html")
+
+
+@cache
+def _types(cls) -> dict:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls)}
+
+
+def fits(value, hint) -> bool:
+    """Whether ``value`` is of type ``hint`` (a type of :meth:`CheckParams.types`; a list may stand for a tuple)."""
+    if typing.get_origin(hint) is tuple:
+        return isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)
+    if typing.get_args(hint):  # X | None
+        return any(fits(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    return isinstance(value, hint) and (hint is bool or not isinstance(value, bool))
+
+
+def _refuse_unusable_file(params: CheckParams, name: str) -> None:
+    """A file the check reads or writes may not be a folder or an unreadable file (as click's Path type says)."""
+    path = getattr(params, name)
+    if path is None:
+        return
+    try:
+        st = os.stat(path)
+    except OSError:  # does not exist (yet)
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise ValueError(f"Invalid value for {params.hint(name)}: File {path!r} is a directory.")
+    if not os.access(path, os.R_OK):
+        raise ValueError(f"Invalid value for {params.hint(name)}: File {path!r} is not readable.")
+
+
+def _choice(params: CheckParams, name: str, choices, *, any_case: bool = False) -> str:
+    """The choice a field names (in lower case when ``any_case``), or ValueError as click's Choice type words it."""
+    value = getattr(params, name)
+    key = value.casefold() if any_case else value
+    if key not in choices:
+        raise ValueError(f"Invalid value for {params.hint(name)}: {value!r} is not one of "
+                         f"{', '.join(map(repr, choices))}.")
+    return key
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What a check did: the number of sites, the sites per verdict, the summary line and the exit code."""
+
+    n_sites: int
+    counts: dict
+    summary: str  # the line the command prints (in Chinese and English)
+    exit_code: int  # 0, or 3 when a site reached ``fail_on``
+
+
+def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutcome:
+    """Check the sites ``params`` name against the layer set ``ls`` and write the outputs.
+
+    ``progress(n_done, n_total)`` is called once the sites are read (with 0)
+    and after each batch is handed to the writer. ``stop()``, asked between
+    batches and before the outputs are committed, abandons the check when
+    true (InterruptedError): nothing is written.
+    """
+    params.refuse_bad_outputs(ls.root)
+    gdf = _read_sites(ls, params)
+    if params.report and Path(params.report).exists() and not params.overwrite:
+        raise ExportError("output exists", path=params.report, hint="give --overwrite to replace it")
+    # batches of CHUNK sites are checked (by several processes when there are several batches) and written one
+    # after another; what the report needs is gathered batch by batch too: memory stays bounded
+    digest = ReportDigest(ls) if params.report else None
+    n, jobs = len(gdf), params.jobs
+    with ResultWriter(params.out, detail=params.detail, overwrite=params.overwrite) as writer:
+        size = CHUNK if jobs == 1 or n < PARALLEL_FROM else min(CHUNK, -(-n // (2 * jobs)))
+        prepare = writer.prepare if digest is None else partial(_with_digest, writer.prepare)
+        batches = checked_batches(gdf, ls, size=size, prepare=prepare, jobs=jobs)
+        done = 0
+        if progress:
+            progress(done, n)
+        for batch in batches:
+            _unless(stop)
+            if digest is not None:
+                batch, part = batch
+                digest.add(part)
+            writer.add(batch)
+            done += batch.n
+            if progress:
+                progress(done, n)
+        html = render_report(digest) if digest is not None else None
+        _unless(stop)  # the last moment nothing is in place yet
+        if html is not None:  # a failure here still leaves the results unwritten
+            with atomic_path(params.report, overwrite=params.overwrite) as tmp:
+                tmp.write_text(html, encoding="utf-8")
+    counts = writer.counts
+    failed = params.fail_on and any(counts.get(v, 0) for v in VERDICT_ORDER[: VERDICT_ORDER.index(params.fail_on) + 1])
+    return CheckOutcome(writer.n, counts, summary_line(writer.n, ls.name, counts), 3 if failed else 0)
+
+
+def _read_sites(ls, p: CheckParams):
+    """The sites of the file and of ``--point``/``--wkt``, in one frame (the inline ones numbered after the file's)."""
+    options = {k: v for k, v in {"encoding": p.encoding, "coord_sys": p.coord_sys, "ddd_mmss": p.ddd_mmss,
+                                 "layer": p.layer}.items() if v}
+    frames = []
+    if p.sites:
+        frames.append(read_sites(p.sites, crs=p.crs, project_type=p.project_type, **options))
+    if p.points or p.wkts:
+        frames.append(sites_from_inline(list(p.points), list(p.wkts), project_type=p.project_type,
+                                        coord_sys=options.get("coord_sys")))
+    if len(frames) == 1:
+        return frames[0]
+    import geopandas as gpd
+    import pandas as pd
+
+    frames = [f.to_crs(ls.storage_crs) for f in frames]
+    frames[1]["site_id"] = [f"inline-{i + 1}" for i in range(len(frames[1]))]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=ls.storage_crs)
+
+
+def _unless(stop) -> None:
+    if stop is not None and stop():
+        raise InterruptedError("the command that asked for this check stopped; nothing written")
+
+
+def _with_digest(prepare, result):
+    """A batch for the writer and its share of the report (may run in a worker process)."""
+    return prepare(result), ReportDigest.part(result)
