@@ -27,7 +27,7 @@ def _types_epilog() -> str:
 @layers_option
 @click.option("--type", "project_type", help="未标类型的项目类型（T01–T14 或别名）/ type for sites without one")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
-              help="结果文件 .csv .json .geojson .gpkg / results file")
+              help="结果文件 .csv .json .geojson .gpkg .txt（界址点）/ results file (.txt: 界址点 coordinate file)")
 @click.option("--detail", type=click.Path(dir_okay=False), help="逐区域明细 CSV / one row per site and zone met")
 @click.option("--report", type=click.Path(dir_okay=False), help="HTML 报告 / self-contained HTML report")
 @click.option("--point", "points", multiple=True, help="LON,LAT（可多次）/ an inline point site (repeatable)")
