@@ -61,10 +61,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from geo.layerset import build_layerset  # noqa: E402
-from geo.check.engine import check_sites, overlay  # noqa: E402
+from geo.check import check_sites, overlay  # noqa: E402
 from geo.errors import CoverageWarning  # noqa: E402
 from geo.layerset.read import read_layerset  # noqa: E402
-from geo.check.batches import default_jobs  # noqa: E402
+from geo.threads import default_jobs  # noqa: E402
 from geo.check.rules import SEVERITY, layerset_rules  # noqa: E402
 from geo.sites.read import read_sites  # noqa: E402
 from geo.check.zones import cache_path, zone_index  # noqa: E402

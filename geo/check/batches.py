@@ -17,25 +17,13 @@ import signal
 import warnings
 from collections import deque
 
+from ..threads import mark_worker
 from .engine import check_sites
 
-__all__ = ["checked_batches", "default_jobs", "threads_per_process"]
+__all__ = ["checked_batches"]
 
 _SHARED: dict = {}  # set before the workers are forked
 PR_SET_PDEATHSIG = 1  # prctl(2)
-
-
-def threads_per_process() -> int:
-    """Threads a check may use for its geometric work: one in a worker process, else every processor."""
-    return 1 if _SHARED.get("worker") else default_jobs()
-
-
-def default_jobs() -> int:
-    """The processors this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _one(sites, layerset, start: int, size: int, prepare):
@@ -43,13 +31,14 @@ def _one(sites, layerset, start: int, size: int, prepare):
 
 
 def _worker_init() -> None:
-    """In each worker: die with the parent, and let SIGTERM end the worker plainly.
+    """In each worker: one thread for geometry, die with the parent, and let SIGTERM end the worker plainly.
 
     A worker whose parent is killed (``kill -9``) would otherwise run on and
     print tracebacks when it finds the parent gone; Linux's parent-death
     signal ends it at once. SIGTERM (sent by the pool when it stops) gets its
     default action back from the handler the command line installs.
     """
+    mark_worker()  # (in the forked process) the processors are shared among the workers already
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops the pool
     try:
@@ -62,7 +51,6 @@ def _worker_init() -> None:
 
 
 def _work(start: int):
-    _SHARED["worker"] = True  # (in the forked process)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = _one(*_SHARED["args"][:2], start, *_SHARED["args"][2:])

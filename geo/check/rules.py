@@ -16,7 +16,7 @@ verdict        ``prohibited``, ``restricted``, ``caution`` or ``allowed``
 condition_zh   the condition or prohibition, Chinese
 condition_en   the same in English
 citation       document and article (e.g. 水污染防治法第六十五条)
-judgement      ``true`` where no clause squarely decides it (regulations.md mark J)
+judgement      ``true`` where no clause squarely decides it (mark J in docs/legal-basis.md)
 =============  ==============================================================
 
 Which rule applies: among the rules that match a site's zone, type, relation,
@@ -31,13 +31,17 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import RuleError
 from ..text import VERDICT_ORDER, project_types, resolve_type
 
-__all__ = ["Rule", "RuleTable", "read_rules", "SEVERITY"]
+__all__ = ["Rule", "RuleTable", "read_rules", "layerset_rules", "rules_of", "SEVERITY", "LAND_USES"]
 
 #: verdict -> severity (higher is more severe); unknown is handled apart
 SEVERITY = {v: len(VERDICT_ORDER) - i for i, v in enumerate(VERDICT_ORDER)}
+#: a site's land use: it occupies the land, or crosses it without taking any (a bridge, an overhead line)
+LAND_USES = ("occupy", "cross")
 COLUMNS = ["rule_id", "layer", "zone_class", "types", "relation", "distance_m", "land_use", "nmp",
            "verdict", "condition_zh", "condition_en", "citation", "judgement"]
 
@@ -84,9 +88,16 @@ class RuleTable:
         self.by_layer: dict[str, list[Rule]] = {}
         for r in rules:
             self.by_layer.setdefault(r.layer, []).append(r)
+        #: the rules worked out for every zone of one zone table (:func:`geo.check.verdicts.rule_lookup`), kept for
+        #: the next batch of sites: (zone table, RuleLookup)
+        self.lookup_cache: tuple | None = None
 
     def __len__(self):
         return len(self.rules)
+
+    def column(self, name: str, default) -> np.ndarray:
+        """Each rule's ``name``, then ``default``: indexed by rule position, -1 (no rule) gives the default."""
+        return np.array([getattr(r, name) for r in self.rules] + [default], dtype=object)
 
     def max_distance(self, layer: str) -> float:
         """The largest ``near`` distance of a layer's rules (0 when none)."""
@@ -194,7 +205,7 @@ def read_rules(path, layers: dict | None = None) -> RuleTable:
                 raise RuleError("a near rule needs a positive distance_m", **where, column="distance_m")
             land_use = (row["land_use"] or "*").strip()
             nmp = (row["nmp"] or "*").strip().lower()
-            if land_use not in ("*", "occupy", "cross"):
+            if land_use not in ("*", *LAND_USES):
                 raise RuleError(f"land_use {land_use!r} unknown", **where, hint="use *, occupy or cross")
             if nmp not in ("*", "true", "false"):
                 raise RuleError(f"nmp {nmp!r} unknown", **where, hint="use *, true or false")
@@ -218,3 +229,10 @@ def layerset_rules(ls) -> RuleTable:
     name = ls.info.get("rules", "rules.csv")
     layers = {s.id: set(s.classes) for s in ls.manifest["layers"]}
     return read_rules(Path(ls.root) / name, layers)
+
+
+def rules_of(ls) -> RuleTable:
+    """The layer set's rule table as the check uses it: read once per layer set object (``ls._rule_table``)."""
+    if ls._rule_table is None:
+        ls._rule_table = layerset_rules(ls)
+    return ls._rule_table

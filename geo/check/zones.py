@@ -2,7 +2,8 @@
 
 Tests against a 10,000-vertex polygon cost O(vertices); cut into pieces of at
 most ``max_vertices`` and indexed in an STRtree, each test touches a few small
-pieces (reference/performance.md: subdivision alone made overlay 4–12× faster).
+pieces: subdivision alone made the overlay 4–12× faster (benchmarks/README.md
+has the figures of the whole check).
 Pieces of one zone are disjoint, so overlap areas and lengths add up.
 
 On top of the pieces lies a grid (:class:`ZoneGrid`): every cell that no zone
@@ -32,9 +33,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..threads import in_threads
+from .grouping import row_ids, sequence_ids
+
 log = logging.getLogger(__name__)
 
-__all__ = ["ZoneIndex", "ZoneGrid", "zone_index", "subdivide", "zone_grid", "cache_path", "intersection", "in_threads"]
+__all__ = ["ZoneIndex", "ZoneGrid", "zone_index", "subdivide", "zone_grid", "cache_path", "intersection"]
 
 #: cells of the largest grid (int32 combination ids: 64 MB at most)
 GRID_CELLS = 1 << 24
@@ -74,31 +78,6 @@ def subdivide(geom, max_vertices: int = 256) -> list:
     return out
 
 
-_POOL: dict = {}  # process id -> thread pool
-
-
-def in_threads(fn, *arrays, min_items: int = 2_000) -> list:
-    """``fn`` on consecutive slices of ``arrays``, one slice per thread; the results in order.
-
-    For work that runs without the GIL (GEOS, PROJ): one thread per processor,
-    one in a worker process of :mod:`geo.parallel` (one per processor already)
-    or when there are fewer than ``min_items`` items.
-    """
-    from .batches import threads_per_process
-
-    n, n_threads = len(arrays[0]), threads_per_process()
-    if n_threads < 2 or n < min_items:
-        return [fn(*arrays)]
-    pool = _POOL.get(os.getpid())
-    if pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL.clear()  # a pool inherited from a forked parent has no threads here
-        pool = _POOL[os.getpid()] = ThreadPoolExecutor(n_threads, thread_name_prefix="ecozone-work")
-    cuts = np.linspace(0, n, n_threads + 1).astype(int)
-    return list(pool.map(lambda k: fn(*(a[cuts[k]:cuts[k + 1]] for a in arrays)), range(n_threads)))
-
-
 def intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``shapely.intersection(a, b)`` pair by pair, on several threads when there are many pairs.
 
@@ -127,10 +106,6 @@ class ZoneGrid:
     combo_zones: np.ndarray
     combo_covered: np.ndarray
     _dirty_sum: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def shape(self) -> tuple:
-        return self.combo.shape
 
     def _index(self, v, origin, n, offset=0.0):
         f = np.floor((np.asarray(v, dtype=float) - origin) / self.cell + offset)
@@ -187,19 +162,20 @@ class ZoneIndex:
 
     ``attrs`` holds the zones' attributes (one row per zone, as ``zones`` without
     the geometry); ``zones`` adds the geometries, read from the layer set when
-    first asked for (the check needs them only for points on a piece's edge).
+    first asked for (the check needs them only for points on a piece's edge)
+    unless given. Pieces have at most ``max_vertices`` vertices.
     """
 
-    def __init__(self, *, attrs, pieces, piece_zone, grid, cov_grid, cov_pieces, zones_loader, crs):
+    def __init__(self, *, attrs, pieces, piece_zone, grid, cov_grid, cov_pieces, zones_loader, max_vertices, zones=None):
+        self.max_vertices = max_vertices
         self.attrs = attrs
         self.pieces = pieces
         self.piece_zone = piece_zone
         self.grid = grid
         self.cov_grid = cov_grid  # the coverage alone, coarser: inside or outside where zone cells are not clean
         self.cov_pieces = cov_pieces
-        self.crs = crs
         self._zones_loader = zones_loader
-        self._zones = None
+        self._zones = zones
         self._boundary = {}
         shapely.prepare(pieces)
         shapely.prepare(cov_pieces)
@@ -216,10 +192,6 @@ class ZoneIndex:
         if self._zones is None:
             self._zones = self._zones_loader()
         return self._zones
-
-    @property
-    def boundaries(self):
-        return shapely.boundary(self.zones.geometry.values)
 
     def boundary(self, rows) -> np.ndarray:
         """The boundaries of zones ``rows`` (each worked out once)."""
@@ -300,47 +272,22 @@ def _mark_lines(dirty: np.ndarray, lines: np.ndarray, x0: float, y0: float, cell
         dirty[iy0[k]:iy1[k] + 1, ix0[k]:ix1[k] + 1] = True
 
 
-def _hash_key(h1, h2, count, covered):
-    return pd.MultiIndex.from_arrays([h1, h2, count, covered.astype(np.int8)])
+def _combinations(run: np.ndarray, zone: np.ndarray, covered: np.ndarray, n_runs: int):
+    """Number the distinct (zones, covered) of the runs: (combination of each run, CSR of combinations, covered).
 
-
-def _group_keys(run: np.ndarray, zone: np.ndarray, covered: np.ndarray, n_runs: int):
-    """Number the distinct (zones, covered) sets of the runs: (combination of each run, CSR of combinations)."""
+    ``run``, ``zone``: the distinct (run, zone) pairs; ``covered``: per run.
+    """
     order = np.lexsort((zone, run))
     run, zone = run[order], zone[order]
     count = np.bincount(run, minlength=n_runs)
-    # two independent 64-bit polynomial hashes of each run's sorted zone list, then checked exactly
-    h1 = np.zeros(n_runs, dtype=np.uint64)
-    h2 = np.zeros(n_runs, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        pos = np.arange(len(run)) - np.repeat(np.cumsum(count) - count, count)
-        v = zone.astype(np.uint64) + np.uint64(1)
-        m1 = (np.uint64(0x9E3779B97F4A7C15) * (pos.astype(np.uint64) + np.uint64(1))) | np.uint64(1)
-        m2 = (np.uint64(0xC2B2AE3D27D4EB4F) * (pos.astype(np.uint64) + np.uint64(7))) | np.uint64(1)
-        np.add.at(h1, run, v * m1 ^ (v << np.uint64(29)))
-        np.add.at(h2, run, (v * m2) ^ (v >> np.uint64(3)))
-    key = _hash_key(h1, h2, count, covered)
-    for exact in (False, True):
-        if exact:  # two different zone sets share a hash: number them exactly (never seen, but never wrong)
-            run_start = np.cumsum(count) - count
-            key = pd.Series([(tuple(zone[a:a + c]), bool(v)) for a, c, v in zip(run_start, count, covered)], dtype=object)
-        combo_of_run, uniq = pd.factorize(key)
-        combo_of_run = np.asarray(combo_of_run, dtype=np.int64)
-        n_combos = len(uniq)
-        rep = np.zeros(n_combos, dtype=np.int64)
-        rep[combo_of_run[::-1]] = np.arange(n_runs)[::-1]  # first run of each combination
-        ccount = count[rep]
-        ptr = np.zeros(n_combos + 1, dtype=np.int64)
-        np.cumsum(ccount, out=ptr[1:])
-        run_start = np.cumsum(count) - count
-        idx = np.repeat(run_start[rep], ccount) + (np.arange(ptr[-1]) - np.repeat(ptr[:-1], ccount))
-        czones = zone[idx].astype(np.int64)
-        # every run has the zones of its combination's first run
-        if np.array_equal(count, ccount[combo_of_run]) and np.array_equal(covered, covered[rep][combo_of_run]):
-            theirs = czones[np.repeat(ptr[combo_of_run], count) + (np.arange(len(run)) - np.repeat(run_start, count))]
-            if np.array_equal(zone, theirs):
-                break
-    return combo_of_run.astype(np.int64), ptr, czones, covered[rep]
+    zone_list = sequence_ids(zone, count).ids  # each run's sorted zones
+    combo_of_run, rep = row_ids(zone_list, covered)  # rep: the first run of each combination
+    ccount = count[rep]
+    ptr = np.zeros(len(rep) + 1, dtype=np.int64)
+    np.cumsum(ccount, out=ptr[1:])
+    run_start = np.cumsum(count) - count
+    idx = np.repeat(run_start[rep], ccount) + (np.arange(ptr[-1]) - np.repeat(ptr[:-1], ccount))
+    return combo_of_run, ptr, zone[idx].astype(np.int64), covered[rep]
 
 
 def zone_grid(zones_geom, pieces, piece_zone, coverage, *, cells: int | None = None) -> ZoneGrid:
@@ -377,7 +324,7 @@ def zone_grid(zones_geom, pieces, piece_zone, coverage, *, cells: int | None = N
     cov = coverage
     shapely.prepare(cov)
     covered = shapely.intersects(cov, centres) if not shapely.is_empty(cov) else np.zeros(len(centres), dtype=bool)
-    combo_of_run, ptr, czones, ccov = _group_keys(run_zone[:, 0], run_zone[:, 1], covered, len(starts))
+    combo_of_run, ptr, czones, ccov = _combinations(run_zone[:, 0], run_zone[:, 1], covered, len(starts))
     dtype = np.int16 if len(ptr) < 32_000 else np.int32
     combo = np.full(ny * nx, -1, dtype=dtype)
     combo[clean] = combo_of_run[run_id[clean]]
@@ -499,16 +446,15 @@ def _cut(geoms, max_vertices: int):
 
 
 def zone_index(ls, *, max_vertices: int = 256, cache: bool = True) -> ZoneIndex:
-    """Build (once per layer set object) the zone index of every checkable polygon layer.
+    """Build (once per layer set object, kept in ``ls._zone_index``) the zone index of every checkable polygon layer.
 
     A layer is checkable unless the manifest says ``check = false`` or it is not
     a polygon layer (sites are checked against areas; coastlines through their strips).
     With ``cache`` the prepared index is read from, or written to, the file
     beside the build (:func:`cache_path`).
     """
-    mem = getattr(ls, "_zone_index", None)
-    if mem is not None and mem[0] == max_vertices:
-        return mem[1]
+    if ls._zone_index is not None and ls._zone_index.max_vertices == max_vertices:
+        return ls._zone_index
     layer_ids = _checked_layers(ls)
     key = _cache_key(ls, layer_ids, max_vertices) if cache else None
     path = cache_path(ls, max_vertices)
@@ -531,8 +477,7 @@ def zone_index(ls, *, max_vertices: int = 256, cache: bool = True) -> ZoneIndex:
             except OSError as exc:  # a read-only layer set still checks, only slower to open
                 log.info("zone index cache not written (%s)", exc)
     index = ZoneIndex(attrs=attrs, pieces=pieces, piece_zone=owner, grid=grid, cov_grid=cov_grid,
-                      cov_pieces=cov_pieces, zones_loader=lambda: _zone_frame(ls, layer_ids), crs=ls.measure_crs)
-    if zones is not None:
-        index._zones = zones
-    ls._zone_index = (max_vertices, index)
+                      cov_pieces=cov_pieces, zones_loader=lambda: _zone_frame(ls, layer_ids),
+                      max_vertices=max_vertices, zones=zones)
+    ls._zone_index = index
     return index

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -14,6 +15,10 @@ import shapely
 from ..errors import LayerSetError
 from .build import assemble, default_build_path, read_meta
 from .manifest import COVERAGE_TABLE, read_manifest, source_hash
+
+if TYPE_CHECKING:
+    from ..check.rules import RuleTable
+    from ..check.zones import ZoneIndex
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,9 @@ class LayerSet:
     coverage: shapely.Geometry  # in the measurement CRS
     meta: dict  # build metadata: build_date, content_hash, ecozone_version
     _measured: dict = field(default_factory=dict, repr=False)
+    # the check's caches (geo.check), filled on first use; dataclasses.replace() starts them afresh
+    _rule_table: RuleTable | None = field(default=None, init=False, repr=False, compare=False)
+    _zone_index: ZoneIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:

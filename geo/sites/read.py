@@ -25,7 +25,7 @@ import shapely
 from .coords import apply_coord_sys, check_datum, close_lines, coord_sys_key, guess_projected_hint, reraise
 from ..errors import EcozoneError, GeometryRepairedWarning, SiteInputError, SiteInputWarning
 from ..text import project_types, resolve_type
-from ..check.zones import in_threads
+from ..threads import in_threads
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.check.engine import check_sites
+from geo.check import check_sites
 from geo.errors import CoverageWarning
 from geo.check.batches import checked_batches
 from geo.sites.read import sites_from_inline
