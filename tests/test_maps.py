@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from geo.errors import LayerSetError, MapError, MapSizeWarning, SiteInputError
+from geo.errors import ExportError, LayerSetError, MapError, MapSizeWarning, SiteInputError
 from geo.layerset.manifest import read_manifest
 from geo.layerset.read import read_layerset
 from geo.maps import build_map, read_map_sites, render_map, simplify_polygons, write_map
@@ -275,7 +275,7 @@ def test_write_map_is_atomic_and_warns_over_budget(tiny, tmp_path):
         write_map(tiny, out, size_budget_bytes=1_000)
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in out.parent.iterdir()] == ["tiny.html"]
-    with pytest.raises(Exception, match="output exists"):
+    with pytest.raises(ExportError, match="output exists"):
         write_map(tiny, out, overwrite=False)
 
 
@@ -314,10 +314,18 @@ def test_read_map_sites_detects_checked_results(tiny, tmp_path):
 
 
 def test_read_map_sites_checks_plain_sites(tiny, tmp_path):
+    import pyproj
+
+    from conftest import X0, Y0
+
+    inside_a = pyproj.Transformer.from_crs(4550, 4326, always_xy=True).transform(X0 + 2_000, Y0 + 2_000)
+    outside = pyproj.Transformer.from_crs(4550, 4326, always_xy=True).transform(X0 + 20_000, Y0 + 20_000)
     path = tmp_path / "sites.csv"
-    path.write_text("site_id,name,lon,lat\nP1,项目一,121.14,39.13\n", encoding="utf-8")
-    got = read_map_sites(path, tiny, project_type="T03")
-    assert got["verdict"].iloc[0] in VERDICTS and got["project_type"].iloc[0] == "T03"
+    path.write_text("site_id,name,lon,lat\n" + "".join(f"P{i},项目{i},{x:.7f},{y:.7f}\n"
+                                                       for i, (x, y) in enumerate((inside_a, outside), 1)),
+                    encoding="utf-8")
+    got = read_map_sites(path, tiny, project_type="T03")  # checked now: in the no-build zone, outside the set
+    assert list(got["verdict"]) == ["prohibited", "unknown"] and set(got["project_type"]) == {"T03"}
 
 
 def test_cli_map(runner, tiny, tmp_path):

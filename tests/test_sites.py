@@ -50,7 +50,7 @@ def check(runner, tmp_path, *args, out_name="out.csv"):
     out = tmp_path / out_name
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # the CLI prints warnings as one line each
-        res = runner.invoke(cli, ["check", *map(str, args), "--type", "T03", "-o", str(out)])
+        res = runner.invoke(cli, ["check", *map(str, args), "--type", "T03", "-o", str(out), "--overwrite"])
     table = None
     if out.exists():
         table = pd.read_csv(out, dtype={"site_id": str}, encoding="utf-8-sig") if out.suffix == ".csv" else \

@@ -88,10 +88,6 @@ class LayerSet:
             self._measured[layer_id] = gdf
         return self._measured[layer_id]
 
-    def coverage_lonlat(self) -> shapely.Geometry:
-        """The coverage in the storage CRS."""
-        return gpd.GeoSeries([self.coverage], crs=self.measure_crs).to_crs(self.storage_crs).iloc[0]
-
     def all_features(self) -> gpd.GeoDataFrame:
         """Every feature of every layer in one frame (storage CRS)."""
         frames = [f for f in self.frames.values() if len(f)]
