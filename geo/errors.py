@@ -18,6 +18,7 @@ __all__ = [
     "RequestTooLarge",
     "SiteInputWarning",
     "MapSizeWarning",
+    "LayerSetWarning",
     "GeometryRepairedWarning",
     "CoverageWarning",
     "Terminated",
@@ -94,6 +95,10 @@ class RequestTooLarge(ServiceError):
 
 class SiteInputWarning(UserWarning):
     """A sites file was read on an assumption or repaired; the message names the file and features."""
+
+
+class LayerSetWarning(UserWarning):
+    """A build changed what its sources hold (repaired, clipped or dropped features); the message names them."""
 
 
 class MapSizeWarning(UserWarning):

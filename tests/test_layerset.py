@@ -117,3 +117,32 @@ def test_build_is_redone_when_sources_change(tmp_path):
     assert ls.meta["build_date"] == first  # not stale: not rebuilt
     (root / "rules.csv").write_text((root / "rules.csv").read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert read_layerset(root).meta["source_hash"] != ls.meta["source_hash"]
+
+
+def test_a_build_names_every_feature_from_a_file_it_repairs_clips_or_drops(tmp_path):
+    """Official layers are taken as they are: what the build changes is a warning with the features and areas."""
+    import geopandas as gpd
+    import pyogrio
+    from shapely.geometry import Polygon, box
+
+    from conftest import AREA, X0, Y0, ZONE_A, ZONE_B, ZONE_C, make_tiny_layerset
+    from geo.errors import LayerSetWarning
+
+    root = make_tiny_layerset(tmp_path / "t")
+    bowtie = Polygon([(X0 + 6_000, Y0 + 1_000), (X0 + 8_000, Y0 + 3_000), (X0 + 8_000, Y0 + 1_000),
+                      (X0 + 6_000, Y0 + 3_000)])
+    across = box(X0 + 9_000, Y0 + 4_000, X0 + 11_000, Y0 + 5_000)   # half outside the 10 km study area
+    outside = box(X0 + 12_000, Y0 + 1_000, X0 + 13_000, Y0 + 2_000)  # wholly outside
+    zones = gpd.GeoDataFrame({"name": ["A区", "B区", "C区", "蝴蝶区", "跨界区", "界外区"], "cls": ["a", "b", "c", "b", "b", "b"]},
+                             geometry=[ZONE_A, ZONE_B, ZONE_C, bowtie, across, outside], crs=4550).to_crs(4490)
+    pyogrio.write_dataframe(zones, root / "data" / "zones.geojson", layer_options={"COORDINATE_PRECISION": 10})
+    with pytest.warns(LayerSetWarning) as caught:
+        ls = read_layerset(root)
+    lines = [str(w.message) for w in caught]
+    assert any(line.endswith("zones.geojson: 1 feature(s) with invalid geometry repaired (Self-intersection): feature(s) 4")
+               for line in lines), lines
+    assert any(line.startswith("layer zones: 1 feature(s) outside the coverage, dropped: 界外区 (1.000 km²)")
+               for line in lines), lines
+    assert any(line.startswith("layer zones: 1 feature(s) clipped to the coverage: 跨界区 (−1.000 km², 50.0 %)")
+               for line in lines), lines
+    assert len(ls.layer("zones")) == 5 and AREA.area == 1e8

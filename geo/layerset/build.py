@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,7 +18,7 @@ import shapely
 
 from .. import __version__
 from .builders import BUILDERS, BuildContext
-from ..errors import LayerSetError
+from ..errors import LayerSetError, LayerSetWarning
 from .manifest import COVERAGE_TABLE, META_TABLE, read_manifest, source_hash
 
 log = logging.getLogger(__name__)
@@ -84,14 +85,49 @@ def clip_to(geoms, coverage) -> list:
     return list(out)
 
 
+#: builders whose features come from files as they are (official data): what the build changes is a warning
+FROM_FILES = {"from_source"}
+#: a clip is reported when a feature loses more than this share of its area or length to the coverage
+CLIP_SHARE = 0.001
+
+
+def _size(geoms, dim: int) -> np.ndarray:
+    return shapely.area(geoms) if dim == 2 else shapely.length(geoms) if dim == 1 else np.zeros(len(geoms))
+
+
+def _report(spec, names, what: str, items: list) -> None:
+    """One line naming the features a build repaired, clipped or dropped: a warning for data from files."""
+    if not items:
+        return
+    text = f"layer {spec.id}: {len(items)} feature(s) {what}: " + "; ".join(f"{names[i]}{extra}" for i, extra in items[:20])
+    if len(items) > 20:
+        text += f"; … {len(items) - 20} more"
+    if spec.builder in FROM_FILES:
+        warnings.warn(text, LayerSetWarning, stacklevel=3)
+    else:  # generated zones are cut to the coverage by design (a circle of area at the coast)
+        log.info(text)
+
+
 def _finish(spec, gdf: gpd.GeoDataFrame, coverage) -> gpd.GeoDataFrame:
     dim = _DIM[spec.geometry]
-    geoms = [keep_dimension(shapely.make_valid(g), dim) for g in clip_to(gdf.geometry, coverage)]
-    gdf = gdf.set_geometry(geoms)
-    empty = gdf.geometry.is_empty | gdf.geometry.isna()
+    source = np.asarray(gdf.geometry.values, dtype=object)
+    names = [str(n) for n in (gdf["name_zh"] if "name_zh" in gdf else range(1, len(gdf) + 1))]
+    invalid = np.flatnonzero(~shapely.is_valid(source) & ~shapely.is_missing(source))
+    repaired = np.array([keep_dimension(shapely.make_valid(g), dim) for g in source], dtype=object)
+    _report(spec, names, "repaired (invalid geometry: " + ", ".join(sorted({shapely.is_valid_reason(source[i]).split("[")[0]
+                                                                           for i in invalid})) + ")",
+            [(i, "") for i in invalid])
+    geoms = np.array([keep_dimension(shapely.make_valid(g), dim) for g in clip_to(gdf.geometry, coverage)], dtype=object)
+    before, after = _size(repaired, dim), _size(geoms, dim)
+    empty = shapely.is_empty(geoms) | shapely.is_missing(geoms)
+    unit, scale = ("km²", 1e6) if dim == 2 else ("km", 1e3)
+    _report(spec, names, "outside the coverage, dropped", [(i, f" ({before[i] / scale:.3f} {unit})" if dim else "")
+                                                          for i in np.flatnonzero(empty)])
+    cut = np.flatnonzero(~empty & (before - after > CLIP_SHARE * before))
+    _report(spec, names, "clipped to the coverage", [(i, f" (−{(before[i] - after[i]) / scale:.3f} {unit}, "
+                                                        f"{100 * (before[i] - after[i]) / before[i]:.1f} %)") for i in cut])
+    gdf = gdf.set_geometry(list(geoms))
     if empty.any():
-        log.info("layer %s: %d feature(s) outside the coverage dropped: %s", spec.id, int(empty.sum()),
-                    ", ".join(map(str, gdf.loc[empty, "name_en"])))
         gdf = gdf[~empty]
     gdf = gdf.reset_index(drop=True)
     unknown = set(gdf["zone_class"]) - set(spec.classes)

@@ -1,6 +1,7 @@
 """What a builder can see: the sources, the places and the layers built before it."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pyproj
 import shapely
 from shapely.geometry import LineString, Point
 
-from ...errors import LayerSetError
+from ...errors import LayerSetError, LayerSetWarning
 
 
 @dataclass
@@ -56,7 +57,14 @@ class BuildContext:
             if gdf.crs is None:
                 raise LayerSetError("source has no CRS", path=path, hint="declare it in the file")
             out = gdf.to_crs(self.measure_crs)
-            out["geometry"] = shapely.make_valid(out.geometry.values)
+            geoms = out.geometry.values
+            invalid = np.flatnonzero(~shapely.is_valid(geoms) & ~shapely.is_missing(geoms))
+            if len(invalid):  # repaired, and said so: the file is what the bureau handed over
+                reasons = sorted({shapely.is_valid_reason(geoms[i]).split("[")[0] for i in invalid})
+                rows = ", ".join(str(i + 1) for i in invalid[:20]) + (" …" if len(invalid) > 20 else "")
+                warnings.warn(f"{path}: {len(invalid)} feature(s) with invalid geometry repaired ({', '.join(reasons)}): "
+                              f"feature(s) {rows}", LayerSetWarning, stacklevel=2)
+            out["geometry"] = shapely.make_valid(geoms)
         self._cache[name] = out
         return out
 
