@@ -56,6 +56,7 @@ class LayerSpec:
     group: str = ""
     style: dict = field(default_factory=dict)
     check: bool = True  # sites are checked against this layer
+    contains: tuple = ()  # ({layer, classes}, …): zones this layer must hold (validate checks it)
 
     def class_label(self, zone_class: str, lang: str = "zh") -> str:
         c = self.classes.get(zone_class, {})
@@ -93,6 +94,30 @@ def _check_style(style, lid: str, path: Path) -> None:
             raise LayerSetError(f"layer {lid}: style {key} must be true or false", path=path)
         elif kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise LayerSetError(f"layer {lid}: style {key} must be a number", path=path)
+
+
+def _contains(value, lid: str, path: Path) -> tuple:
+    """A layer's ``contains = [{ layer = "…", classes = ["…"] }, …]``: zones it must hold (e.g. reserves in the red line)."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) and isinstance(v.get("layer"), str) for v in value):
+        raise LayerSetError(f"layer {lid}: contains is not a list of {{ layer = ..., classes = [...] }}", path=path,
+                            hint='write e.g. contains = [{ layer = "nature_reserves", classes = ["core"] }]')
+    for v in value:
+        if set(v) - {"layer", "classes"} or not isinstance(v.get("classes", []), list):
+            raise LayerSetError(f"layer {lid}: contains entry {v} takes layer and classes only", path=path)
+    return tuple(value)
+
+
+def _check_contains(specs: list, path: Path) -> None:
+    by_id = {s.id: s for s in specs}
+    for spec in specs:
+        for part in spec.contains:
+            other = by_id.get(part["layer"])
+            if other is None:
+                raise LayerSetError(f"layer {spec.id}: contains names unknown layer {part['layer']!r}", path=path)
+            unknown = set(part.get("classes", [])) - set(other.classes)
+            if unknown:
+                raise LayerSetError(f"layer {spec.id}: contains names classes {sorted(unknown)} that "
+                                    f"{other.id} does not declare", path=path)
 
 
 def _need(table: dict, key: str, where: str, path: Path):
@@ -161,7 +186,9 @@ def read_manifest(root) -> dict:
             builder=_need(lay, "builder", where, path), params=lay.get("params", {}),
             clause=_need(lay, "clause", where, path), provenance=_need(lay, "provenance", where, path),
             expect_count=lay.get("expect_count", {}), group=lay.get("group", lay["family"]),
-            style=lay.get("style", {}), check=bool(lay.get("check", True))))
+            style=lay.get("style", {}), check=bool(lay.get("check", True)),
+            contains=_contains(lay.get("contains", []), lid, path)))
+    _check_contains(specs, path)
     data["layers"] = specs
     data["_root"] = path.parent
     data["_path"] = path

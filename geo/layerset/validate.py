@@ -105,19 +105,26 @@ def _check_coastline(ls: LayerSet, lid: str, out: list):
                        f"off-coast {extra:.2f} m ({coast.length / 1e3:.1f} km)"))
 
 
-def _check_composed(ls: LayerSet, lid: str, out: list):
-    spec = ls.specs[lid]
-    red = ls.measured(lid).union_all()
-    for part in spec.params.get("parts", []):
+def _check_contains(ls: LayerSet, lid: str, parts, out: list):
+    """Zones the layer must hold (a composed red line's parts, or a declared ``contains``): what lies outside."""
+    outer = ls.measured(lid).union_all()
+    shapely.prepare(outer)
+    for part in parts:
         g = ls.measured(part["layer"])
         if part.get("classes"):
             g = g[g["zone_class"].isin(part["classes"])]
         if part.get("name_contains"):
             g = g[g["name_zh"].str.contains(part["name_contains"], regex=False)]
-        left = shapely.difference(g.union_all(), red).area if len(g) else 0.0
+        left = shapely.area(shapely.difference(g.geometry.values, outer)) if len(g) else []
+        bad = [(name, a) for name, a in zip(g["name_zh"], left) if a > TOL_M]
         what = f"{part['layer']}:{'|'.join(part.get('classes', [])) or part.get('name_contains', '')}"
-        out.append(Finding("ok" if left <= TOL_M else "error", lid, "contains",
-                           f"{what} inside the red line" + ("" if left <= TOL_M else f": {left:.1f} m² outside")))
+        title = ls.specs[lid].title_zh
+        if not bad:
+            out.append(Finding("ok", lid, "contains", f"{what} inside {title}"))
+            continue
+        places = "; ".join(f"{name} {a / 1e6:.3f} km²" for name, a in bad[:10]) + (" …" if len(bad) > 10 else "")
+        out.append(Finding("error", lid, "contains", f"{what} not inside {title}: {sum(a for _, a in bad) / 1e6:.3f} km² "
+                                                     f"outside, in {len(bad)} zone(s): {places}"))
 
 
 def validate_layerset(ls: LayerSet) -> list[Finding]:
@@ -129,8 +136,9 @@ def validate_layerset(ls: LayerSet) -> list[Finding]:
             _check_water(ls, spec.id, out)
         elif spec.builder == "coastline":
             _check_coastline(ls, spec.id, out)
-        elif spec.builder == "compose":
-            _check_composed(ls, spec.id, out)
+        parts = [*(spec.params.get("parts", []) if spec.builder == "compose" else []), *spec.contains]
+        if parts:  # what a composed layer is made of, and what the manifest says a layer holds
+            _check_contains(ls, spec.id, parts, out)
     try:
         from ..check.rules import layerset_rules
 
