@@ -83,6 +83,11 @@ def test_unknown_builder_is_a_clear_error(tmp_path):
      r"layer zones: bad parameters for from_source \(.*unexpected keyword argument 'nope'\); fix the layer's params"),
     ('params = { source = "zones", class_field = "cls", name_zh_field = "name", name_en_field = "name" }\n'
      'style = { weight = "heavy" }', r"layer zones: style weight must be a number"),
+    ('params = { source = "zones", class_field = "类别", name_zh_field = "name", name_en_field = "name" }',
+     r"layer zones: source 'zones' has no field '类别' \(class_field\); its fields: name, cls; check the field name; "
+     r"garbled Chinese names mean a GBK file"),
+    ('params = { source = "zones", class_field = "name", name_zh_field = "name", name_en_field = "name" }',
+     r"layer zones: classes 'A区', 'B区', 'C区' are not declared \(declared: a, b, c\); .*map the source's values"),
 ])
 def test_a_bad_layer_parameter_is_one_line_exit_2(runner, tmp_path, params, fragment):
     import re

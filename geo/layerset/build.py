@@ -132,8 +132,10 @@ def _finish(spec, gdf: gpd.GeoDataFrame, coverage) -> gpd.GeoDataFrame:
     gdf = gdf.reset_index(drop=True)
     unknown = set(gdf["zone_class"]) - set(spec.classes)
     if unknown:
-        raise LayerSetError(f"layer {spec.id}: builder made undeclared classes {sorted(unknown)}",
-                            hint="declare them under the layer's classes")
+        shown = sorted(map(repr, unknown))[:10]
+        raise LayerSetError(f"layer {spec.id}: classes {', '.join(shown)} are not declared (declared: "
+                            f"{', '.join(spec.classes)})",
+                            hint="declare them under the layer's classes, or map the source's values with class_map")
     gdf.insert(0, "zone_id", [f"{spec.id}-{i + 1:02d}" for i in range(len(gdf))])
     gdf.insert(1, "layer", spec.id)
     gdf["class_zh"] = gdf["zone_class"].map(lambda c: spec.classes[c]["zh"])

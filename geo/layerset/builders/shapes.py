@@ -137,6 +137,13 @@ def from_source(ctx, *, source: str, zone_class: str | None = None, class_field:
     and ``name_en_field``; ``keep`` lists other attributes to carry over.
     """
     gdf = ctx.source(source)
+    fields = [c for c in gdf.columns if c != "geometry"]
+    for what, field in (("class_field", class_field), ("name_zh_field", name_zh_field), ("name_en_field", name_en_field),
+                        *(("keep", k) for k in keep or [])):
+        if field and field not in gdf.columns and not (what == "name_zh_field" and field == "name_zh"):
+            raise LayerSetError(f"source {source!r} has no field {field!r} ({what}); its fields: {', '.join(fields)}",
+                                hint="check the field name; garbled Chinese names mean a GBK file read as UTF-8 "
+                                     "(add a .cpg with GBK or set the source's encoding)")
     rows = []
     for i, rec in enumerate(gdf.itertuples(index=False)):
         rec = rec._asdict()
