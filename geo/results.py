@@ -32,7 +32,7 @@ from .atomic import (atomic_path, discard, gdal_errors_as_exceptions, make_paren
                      write_in_memory, writing)
 from .threads import in_threads
 from .errors import ExportError, SiteInputError
-from .text import VERDICTS
+from .text import FORMULA_CHARS, FORMULA_GUARD, VERDICTS
 
 __all__ = ["write_results", "read_results", "ResultWriter", "Batch", "RESULT_FORMATS", "spreadsheet_safe",
            "FORMULA_CHARS"]
@@ -210,8 +210,7 @@ BOM = "\ufeff".encode("utf-8")
 
 #: first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection"),
 #: and the quote that guards them
-FORMULA_CHARS = "=+-@\t\r"
-_GUARD = "'"
+_GUARD = FORMULA_GUARD
 _NEEDS_GUARD = "^([" + FORMULA_CHARS.replace("-", "\\-") + _GUARD + "])"
 
 

@@ -70,6 +70,8 @@ MAP_LABELS = {
     "built": {"zh": "构建", "en": "built"},
     "basemap": {"zh": "底图", "en": "Basemap"},
 }
+#: the basemaps ``ecozone map --basemap`` offers (the map's layers: BASEMAP_LABELS)
+BASEMAPS = ("osm", "tianditu", "gaode", "none")
 #: the web map's basemaps
 BASEMAP_LABELS = {
     "osm": {"zh": "OpenStreetMap", "en": "OpenStreetMap"},
@@ -124,3 +126,14 @@ def resolve_type(value) -> str | None:
     if not text or text.lower() in ("nan", "none"):
         return None
     return _aliases().get(text) or _aliases().get(text.lower()) or _aliases().get(text.upper())
+
+
+#: first characters that make Excel or WPS read a cell as a formula (OWASP, CSV injection); see docs/outputs.md
+FORMULA_CHARS = "=+-@\t\r"
+#: what goes in front of such a text (and of a text that already starts with it, so one can always be taken off)
+FORMULA_GUARD = "'"
+
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a spreadsheet shows it as text: a leading ``'`` before a formula character or a ``'``."""
+    return FORMULA_GUARD + text if text[:1] and text[0] in FORMULA_CHARS + FORMULA_GUARD else text

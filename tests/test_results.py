@@ -275,3 +275,28 @@ def test_checked_sites_written_as_jzd_txt_read_back_to_the_same_verdicts(runner,
     assert list(runs["again"]["verdict"]) == list(runs["first"]["verdict"])
     assert list(runs["again"]["kind"]) == list(runs["first"]["kind"])
     assert set(runs["first"]["verdict"]) >= {"prohibited", "allowed"}
+
+
+def test_hostile_text_cannot_break_a_jzd_txt(runner, tmp_path):
+    """Commas, @, line breaks and formulas in ids and names: one plot per site, coordinates as checked."""
+    from geo.cli.main import cli
+
+    clean = ROOT / "tests" / "data" / "sites" / "clean_wgs84.geojson"
+    sites = gpd.read_file(clean)
+    hostile = ["=HYPERLINK(\"http://x\",\"y\")", "甲,乙@\r\nJ1,1,0,0", "{{ 7*7 }} $(touch x)", "-1+2", "@SUM(A1)"]
+    sites["name"] = [hostile[i % len(hostile)] for i in range(len(sites))]
+    src = tmp_path / "hostile.geojson"
+    sites.to_file(src)
+    txt, first, again = tmp_path / "h.txt", tmp_path / "first.csv", tmp_path / "again.csv"
+    for args in (["check", str(src), "--type", "T03", "-o", str(txt)], ["check", str(src), "--type", "T03", "-o", str(first)],
+                 ["check", str(txt), "--type", "T03", "-o", str(again)]):
+        r = runner.invoke(cli, args)
+        assert r.exit_code == 0, r.output
+    lines = txt.read_bytes().decode("gbk").splitlines()
+    plots = [ln for ln in lines if ln.endswith("@")]
+    assert len(plots) == len(sites)
+    names = [p.split(",")[3] for p in plots]
+    assert names[:5] == ["'=HYPERLINK(\"http://x\"，\"y\")", "甲，乙＠ J1，1，0，0", "{{ 7*7 }} $(touch x)", "'-1+2",
+                         "＠SUM(A1)"]  # @ is full-width in these files: no formula
+    got, want = pd.read_csv(again, encoding="utf-8-sig"), pd.read_csv(first, encoding="utf-8-sig")
+    assert list(got["verdict"]) == list(want["verdict"]) and len(got) == len(want)

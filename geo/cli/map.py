@@ -5,9 +5,8 @@ from pathlib import Path
 
 import click
 
+from ..text import BASEMAPS
 from .options import layerset_argument, overwrite_option
-
-BASEMAP_CHOICES = ("osm", "tianditu", "gaode", "none")
 
 
 @click.command("map")
@@ -20,7 +19,7 @@ BASEMAP_CHOICES = ("osm", "tianditu", "gaode", "none")
               help="输出 HTML，默认 maps/<图层集>.html / output HTML (default maps/<layer set>.html)")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="地图语言 / map language")
-@click.option("--basemap", type=click.Choice(BASEMAP_CHOICES), default="osm", show_default=True,
+@click.option("--basemap", type=click.Choice(BASEMAPS), default="osm", show_default=True,
               help="底图；gaode 时叠加图层转换为 GCJ-02 / basemap; with gaode the overlays are shifted to GCJ-02")
 @click.option("--tianditu-key", envvar="TIANDITU_KEY", metavar="KEY",
               help="天地图密钥（或环境变量 TIANDITU_KEY），写入网页 / Tianditu key (or TIANDITU_KEY); "

@@ -11,13 +11,12 @@ from urllib.parse import quote
 import numpy as np
 import shapely
 
-from ..text import BASEMAP_LABELS
+from ..text import BASEMAPS, BASEMAP_LABELS
 from .geometry import polygonal, to_display
 
 __all__ = ["BASEMAPS", "tile_spec", "minimap", "GAODE_ATTR"]
 
 #: basemaps ``build_map`` knows
-BASEMAPS = ("osm", "tianditu", "gaode", "none")
 
 OSM = {
     "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",

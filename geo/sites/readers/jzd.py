@@ -43,6 +43,7 @@ import shapely
 from ..coords import (apply_coord_sys, datum_error, datum_from_text, gk_crs, gk_info, parse_angle, reraise,
                       resolve_projected)
 from ...errors import EcozoneError, SiteInputError, SiteInputWarning
+from ...text import spreadsheet_text
 from .textio import read_text
 
 log = logging.getLogger(__name__)
@@ -522,6 +523,10 @@ def write_jzd_txt(gdf: gpd.GeoDataFrame, path, *, zone: int | None = None, band:
                   encoding: str = "gbk", producer: str = "ecozone", overwrite: bool = True) -> Path:
     """Write parcels (and lines, points) as a 界址点 coordinate TXT.
 
+    Texts cannot break the file: commas and ``@`` become their full-width forms,
+    line breaks and runs of blanks one blank; a text Excel or WPS would take for a
+    formula gets a leading ``'`` (the file is comma-separated and often opened there).
+
     Parameters
     ----------
     gdf : features with a CRS: checked sites, zones of a layer, anything with polygons.
@@ -563,9 +568,9 @@ def write_jzd_txt(gdf: gpd.GeoDataFrame, path, *, zone: int | None = None, band:
         if geom is None or geom.is_empty:
             continue
         rec = row._asdict()
-        pid = _clean(rec.get(id_column, i + 1)) or str(i + 1)
-        name = _clean(rec.get(name_column, ""))
-        use = _clean(rec.get(use_column, "")) if use_column else ""
+        pid = spreadsheet_text(_clean(rec.get(id_column, i + 1)) or str(i + 1))
+        name = spreadsheet_text(_clean(rec.get(name_column, "")))
+        use = spreadsheet_text(_clean(rec.get(use_column, ""))) if use_column else ""
         kind = shapely.get_type_id(geom)
         rings: list[list[tuple[float, float]]] = []
         if kind in (3, 6):
