@@ -29,9 +29,10 @@ demo: install
 # Chromium and a CJK font for the browser tests, GDAL's command-line tools for the export checks (root, or sudo)
 system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! command -v ogrinfo >/dev/null 2>&1 \
+		|| ! command -v pdftotext >/dev/null 2>&1 \
 		|| ! fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk gdal-bin >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk gdal-bin poppler-utils >/dev/null; \
 	fi
 
 lint: install

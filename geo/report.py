@@ -2,6 +2,9 @@
 
 Each site gets its verdict, its reasons with citations, the overlap figures and a
 small SVG map of the site and the zones it meets, drawn in the measurement CRS.
+A layer set with a requirement list (准入清单) adds the section
+“与生态环境分区管控（三线一单）符合性分析”: the detailed sites against the lists
+of the control units they meet (geo/compliance.py).
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import numpy as np
 import shapely
 
 from . import __version__
-from .text import RELATIONS, VERDICTS
+from .text import COMPLIANCE_COLUMNS, RELATIONS, VERDICTS
 
 __all__ = ["render_report", "ReportDigest", "DETAIL_LIMIT"]
 
@@ -173,16 +176,43 @@ def _summary_tables(digest, ls) -> list:
     return h
 
 
-def render_report(result, *, title: str | None = None, max_maps: int = DETAIL_LIMIT) -> str:
+def _compliance_section(table) -> list:
+    """The compliance tables of the detailed sites (one per site), every text escaped."""
+    h = ["<h2 id='compliance'>与生态环境分区管控（三线一单）符合性分析 / Compliance with the environmental control units</h2>",
+         "<p class='meta'>符合性为按条款与行业关键词的初判：不符合（条款禁止本项目行业，或分区规则禁止）、"
+         "不涉及（各条款均针对其他行业）、待判定（需人工研判）；本工具从不自动判定“符合”。 "
+         "A first reading by clause and industry keywords: does not comply (a clause bans the project's industry, "
+         "or the zoning rule prohibits it), not concerned (every clause concerns other industries), to be judged "
+         "(a person reads it); ecozone never writes 'complies' by itself.</p>"]
+    if not len(table):
+        h.append("<p>详列项目均不在准入清单的管控单元内 / no detailed site lies in a control unit of the list.</p>")
+        return h
+    cols = list(COMPLIANCE_COLUMNS)[3:]
+    head = "".join(f"<th>{escape(c)}<br>{escape(COMPLIANCE_COLUMNS[c])}</th>" for c in cols)
+    for (sid, name), g in table.groupby(["项目编号", "项目名称"], sort=False):
+        h.append(f"<h3>{escape(str(sid))} {escape(str(name))}</h3><table><tr>{head}</tr>")
+        for row in g[cols].itertuples(index=False, name=None):
+            h.append("<tr>" + "".join(f"<td>{escape(str(v)).replace(chr(10), '<br>')}</td>" for v in row) + "</tr>")
+        h.append("</table>")
+    return h
+
+
+def render_report(result, *, title: str | None = None, max_maps: int = DETAIL_LIMIT, compliance=None) -> str:
     """The report as an HTML string, of a :class:`~geo.check.CheckResult` or a :class:`ReportDigest`.
 
     Up to ``limit`` sites (the digest's, 200 by default) are detailed; a larger
     batch is summarised by verdict, zone and rule, and its most severe sites
-    are detailed.
+    are detailed. ``compliance`` is the compliance table of the detailed sites
+    (:func:`geo.compliance.compliance_table`); without it, a layer set with a
+    requirement list gets one made from the findings (本项目情况 待补充).
     """
     digest = result if isinstance(result, ReportDigest) else ReportDigest.of(result)
     result = digest.kept
     ls = digest.layerset
+    if compliance is None and ls.manifest.get("requirements") is not None:
+        from .compliance import compliance_table
+
+        compliance = compliance_table(result.detail, result.sites, ls)
     sites = result.sites
     detail = result.detail
     counts = digest.counts
@@ -245,6 +275,8 @@ def render_report(result, *, title: str | None = None, max_maps: int = DETAIL_LI
             met = zones.loc[[z for z in ids if z in zones.index and zones.loc[z, "layer"] != land]]
             svg = _minimap(measured_sites[i], met, [color[z] for z in met.index])
         h.append(f"<div class='site'>{svg}{''.join(body)}</div>")
+    if compliance is not None:
+        h.extend(_compliance_section(compliance))
     h.append("<p class='meta'>判定规则：各图层独立判定，取最严格结论；覆盖范围外为“未知”，不作放行。"
              " Each layer is judged on its own and the most severe verdict wins;"
              " outside the coverage is 'unknown', never allowed.<br>"

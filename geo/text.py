@@ -10,7 +10,8 @@ from functools import lru_cache
 from importlib import resources
 
 __all__ = ["LANGS", "VERDICTS", "VERDICT_ORDER", "RELATIONS", "CONTROLS", "MAP_LABELS", "BASEMAP_LABELS", "UNITS",
-           "other_lang", "summary_line", "project_types", "resolve_type"]
+           "DIMENSIONS", "LEVELS", "COMPLIANCE", "COMPLIANCE_COLUMNS", "other_lang", "summary_line", "project_types",
+           "resolve_type"]
 
 #: languages of the labels
 LANGS = ("zh", "en")
@@ -86,6 +87,43 @@ UNITS = {
     "km2": {"zh": "平方千米", "en": "km²"},
     "ha": {"zh": "公顷", "en": "ha"},
     "km": {"zh": "千米", "en": "km"},
+}
+
+
+#: the four dimensions of a 生态环境准入清单 (requirement list), in the order lists give them
+DIMENSIONS = {
+    "spatial": {"zh": "空间布局约束", "en": "spatial layout constraints"},
+    "pollution": {"zh": "污染物排放管控", "en": "pollutant discharge control"},
+    "risk": {"zh": "环境风险防控", "en": "environmental risk prevention"},
+    "resource": {"zh": "资源开发效率要求", "en": "resource use efficiency"},
+}
+#: levels of a requirement list, the general ones first: a unit's requirements are all four, compared apart
+LEVELS = {
+    "province": {"zh": "省级", "en": "province"},
+    "region": {"zh": "区域", "en": "region"},
+    "city": {"zh": "市级", "en": "city"},
+    "unit": {"zh": "单元", "en": "unit"},
+}
+#: what the compliance table says of a project against one requirement; ecozone never writes 符合 by itself
+COMPLIANCE = {
+    "fails": {"zh": "不符合", "en": "does not comply"},
+    "not_concerned": {"zh": "不涉及", "en": "not concerned"},
+    "to_judge": {"zh": "待判定", "en": "to be judged"},
+}
+#: the columns of the compliance table (Chinese, as EIA reports print them) and their English headers
+COMPLIANCE_COLUMNS = {
+    "序号": "No.",
+    "项目编号": "Site ID",
+    "项目名称": "Site name",
+    "管控单元编码": "Unit code",
+    "单元名称": "Unit name",
+    "管控类别": "Unit class",
+    "管控维度": "Dimension",
+    "层级": "Level",
+    "管控要求": "Requirement",
+    "本项目情况": "Project situation",
+    "符合性": "Compliance",
+    "依据": "Basis",
 }
 
 

@@ -6,11 +6,12 @@ import re
 import pytest
 
 from geo.layerset.manifest import CONTROL_LEVELS
-from geo.text import (BASEMAP_LABELS, CONTROLS, LANGS, MAP_LABELS, RELATIONS, UNITS, VERDICT_ORDER, VERDICTS,
-                      other_lang, project_types, resolve_type, summary_line)
+from geo.text import (BASEMAP_LABELS, COMPLIANCE, COMPLIANCE_COLUMNS, CONTROLS, DIMENSIONS, LANGS, LEVELS, MAP_LABELS,
+                      RELATIONS, UNITS, VERDICT_ORDER, VERDICTS, other_lang, project_types, resolve_type, summary_line)
 
 TABLES = {"VERDICTS": VERDICTS, "RELATIONS": RELATIONS, "CONTROLS": CONTROLS, "MAP_LABELS": MAP_LABELS,
-          "BASEMAP_LABELS": BASEMAP_LABELS, "UNITS": UNITS}
+          "BASEMAP_LABELS": BASEMAP_LABELS, "UNITS": UNITS, "DIMENSIONS": DIMENSIONS, "LEVELS": LEVELS,
+          "COMPLIANCE": COMPLIANCE}
 
 
 @pytest.mark.parametrize("name", TABLES)
@@ -24,6 +25,14 @@ def test_labels_name_the_values_the_data_uses():
     assert set(CONTROLS) == CONTROL_LEVELS  # every control level a manifest may give has its label
     assert list(VERDICTS) == [*VERDICT_ORDER, "unknown"]
     assert all(re.fullmatch(r"#[0-9a-f]{6}", v["color"]) for v in VERDICTS.values())
+
+
+def test_the_compliance_labels_are_those_eia_tables_use():
+    assert [d["zh"] for d in DIMENSIONS.values()] == ["空间布局约束", "污染物排放管控", "环境风险防控", "资源开发效率要求"]
+    assert list(LEVELS) == ["province", "region", "city", "unit"]  # general first, as a unit's list stacks them
+    assert "符合" not in {c["zh"] for c in COMPLIANCE.values()}  # ecozone never clears a project by itself
+    assert list(COMPLIANCE_COLUMNS)[:3] == ["序号", "项目编号", "项目名称"]
+    assert all(re.search(r"[\u4e00-\u9fff]", zh) and en.isascii() and en for zh, en in COMPLIANCE_COLUMNS.items())
 
 
 def test_other_lang():

@@ -59,7 +59,7 @@ def _chainage_column(ov: Overlay, is_line: np.ndarray):
 
 def detail_frame(sites: gpd.GeoDataFrame, *, overlay: Overlay, judged: Judged, zones: pd.DataFrame,
                  rules: RuleTable) -> pd.DataFrame:
-    """One row per finding: the zone, relation, overlap, chainage, distance and the rule that applies."""
+    """One row per finding: the zone (with its official ``zone_code``), relation, overlap, chainage, distance and rule."""
     ov, rule = overlay, judged.rule
     hs, hz, hrel = ov.site, ov.zone, ov.relation
     dim = ov.dim[hs]
@@ -67,12 +67,14 @@ def detail_frame(sites: gpd.GeoDataFrame, *, overlay: Overlay, judged: Judged, z
     share = np.divide(ov.overlap, ov.measure[hs], out=np.zeros(len(hs)), where=(ov.measure[hs] > 0) & met)
     share = np.where(dim == 0, np.where(met, 1.0, 0.0), share)
     judgement = np.array([bool(r.judgement) for r in rules.rules] + [False], dtype=bool)
-    zone = {c: _col(zones[c].to_numpy(), hz) for c in ("layer", "zone_id", "zone_class", "name_zh", "name_en")}
+    zone = {c: _col(zones[c].to_numpy(), hz) for c in ("layer", "zone_id", "zone_code", "zone_class", "name_zh",
+                                                        "name_en")}
     text = {c: _col(rules.column(c, ""), rule) for c in ("rule_id", "condition_zh", "condition_en", "citation")}
     return pd.DataFrame({
         "site_id": _site_col(sites["site_id"], hs),
         "layer": zone["layer"],
         "zone_id": zone["zone_id"],
+        "zone_code": zone["zone_code"],
         "zone_class": zone["zone_class"],
         "zone_name_zh": zone["name_zh"],
         "zone_name_en": zone["name_en"],

@@ -17,7 +17,11 @@ from functools import cache, partial
 from pathlib import Path
 
 from ..atomic import atomic_path
+from ..compliance import (COMPLIANCE_FORMATS, UNIT_COLUMNS, compliance_rows, compliance_table, met_units,
+                          no_requirements, site_notes, write_compliance, zone_codes)
 from ..errors import ExportError
+from ..layerset.manifest import requirements_config
+from ..layerset.requirements import read_requirements
 from ..paths import refuse_clobber
 from ..report import ReportDigest, render_report
 from ..results import ResultWriter
@@ -62,6 +66,7 @@ class CheckParams:
     out: str = _param("'-o' / '--out'")
     detail: str | None = _param("'--detail'", default=None)
     report: str | None = _param("'--report'", default=None)
+    compliance: str | None = _param("'--compliance'", default=None)
     points: tuple[str, ...] = _param("'--point'", default=())
     wkts: tuple[str, ...] = _param("'--wkt'", default=())
     crs: str | None = _param("'--crs'", default=None)
@@ -80,7 +85,7 @@ class CheckParams:
                 raise TypeError(f"the check parameter {name} is {value!r}, not {getattr(hint, '__name__', hint)}")
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
-        for name in ("out", "detail", "report"):
+        for name in ("out", "detail", "report", "compliance"):
             _refuse_unusable_file(self, name)
         if self.coord_sys is not None:
             object.__setattr__(self, "coord_sys", _choice(self, "coord_sys", COORD_SYSTEMS, any_case=True))
@@ -103,13 +108,19 @@ class CheckParams:
         return next(f.metadata["hint"] for f in fields(cls) if f.name == name)
 
     def refuse_bad_outputs(self, layerset_root) -> None:
-        """Raise ExportError when an output would replace an input or another output, or the report is not HTML."""
-        refuse_clobber({"-o": self.out, "--detail": self.detail, "--report": self.report},
+        """Raise ExportError when an output would replace an input or another output, the report is not HTML
+        or the compliance table not .csv or .xlsx."""
+        refuse_clobber({"-o": self.out, "--detail": self.detail, "--report": self.report,
+                        "--compliance": self.compliance},
                        inputs=[x for x in (self.sites, layerset_root) if x])
         report = self.report and Path(self.report)
         if report and report.suffix.lower() not in REPORT_FORMATS:
             raise ExportError(f"unknown report format {report.suffix!r}", path=report,
                               hint=f"ecozone writes reports as HTML: name it {report.stem}.html")
+        table = self.compliance and Path(self.compliance)
+        if table and table.suffix.lower() not in COMPLIANCE_FORMATS:
+            raise ExportError(f"unknown compliance table format {table.suffix!r}", path=table,
+                              hint=f"name it {table.stem}.csv or {table.stem}.xlsx")
 
 
 @cache
@@ -173,34 +184,60 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
     true (InterruptedError): nothing is written.
     """
     params.refuse_bad_outputs(ls.root)
+    reqs = read_requirements(ls) if (params.report or params.compliance) else None
+    if params.compliance and reqs is None:
+        raise no_requirements(ls)
     gdf = _read_sites(ls, params)
-    if params.report and Path(params.report).exists() and not params.overwrite:
-        raise ExportError("output exists", path=params.report, hint="give --overwrite to replace it")
+    for out in (params.report, params.compliance):
+        if out and Path(out).exists() and not params.overwrite:
+            raise ExportError("output exists", path=out, hint="give --overwrite to replace it")
     # batches of CHUNK sites are checked (by several processes when there are several batches) and written one
-    # after another; what the report needs is gathered batch by batch too: memory stays bounded
+    # after another; what the report needs is gathered batch by batch too, and for the compliance table only the
+    # units each site meets: memory stays bounded
     digest = ReportDigest(ls) if params.report else None
+    units = None
+    if params.compliance:
+        layer = requirements_config(ls.manifest)["layer"]
+        units = (layer, zone_codes(ls, layer))
     n, jobs = len(gdf), params.jobs
     with ResultWriter(params.out, detail=params.detail, overwrite=params.overwrite) as writer:
         size = CHUNK if jobs == 1 or n < PARALLEL_FROM else min(CHUNK, -(-n // (2 * jobs)))
-        prepare = writer.prepare if digest is None else partial(_with_digest, writer.prepare)
+        prepare = partial(_prepared, writer.prepare, report=digest is not None, units=units)
         batches = checked_batches(gdf, ls, size=size, prepare=prepare, jobs=jobs)
-        done = 0
+        done, met = 0, []
         if progress:
             progress(done, n)
-        for batch in batches:
+        for batch, part, hits in batches:
             _unless(stop)
+            kept = getattr(batch, "result", None)
+            if kept is not None and kept.layerset is None:  # checked in a worker: the layer set stayed here
+                kept.layerset = ls
             if digest is not None:
-                batch, part = batch
                 digest.add(part)
+            if hits is not None and len(hits):
+                met.append(hits)
             writer.add(batch)
             done += batch.n
             if progress:
                 progress(done, n)
-        html = render_report(digest) if digest is not None else None
+        notes = site_notes(gdf) if reqs is not None else None
+        html = None
+        if digest is not None:
+            section = (compliance_table(digest.kept.detail, digest.kept.sites, ls, notes=notes)
+                       if reqs is not None else None)
+            html = render_report(digest, compliance=section)
+        table = None
+        if params.compliance:
+            import pandas as pd
+
+            table = compliance_rows(pd.concat(met, ignore_index=True) if met else pd.DataFrame(columns=UNIT_COLUMNS),
+                                    reqs, ls, notes=notes)
         _unless(stop)  # the last moment nothing is in place yet
         if html is not None:  # a failure here still leaves the results unwritten
             with atomic_path(params.report, overwrite=params.overwrite) as tmp:
                 tmp.write_text(html, encoding="utf-8")
+        if table is not None:
+            write_compliance(table, params.compliance, overwrite=params.overwrite)
     counts = writer.counts
     failed = params.fail_on and any(counts.get(v, 0) for v in VERDICT_ORDER[: VERDICT_ORDER.index(params.fail_on) + 1])
     return CheckOutcome(writer.n, counts, summary_line(writer.n, ls.name, counts), 3 if failed else 0)
@@ -231,6 +268,12 @@ def _unless(stop) -> None:
         raise InterruptedError("the command that asked for this check stopped; nothing written")
 
 
-def _with_digest(prepare, result):
-    """A batch for the writer and its share of the report (may run in a worker process)."""
-    return prepare(result), ReportDigest.part(result)
+def _prepared(prepare, result, *, report: bool, units):
+    """A batch for the writer, its share of the report and the control units its sites meet (may run in a worker).
+
+    ``units`` is (layer, zone id → code) of the requirement list, or None.
+    """
+    batch = prepare(result)
+    part = ReportDigest.part(result) if report else None
+    hits = met_units(result.detail, result.sites, layer=units[0], codes=units[1]) if units else None
+    return batch, part, hits

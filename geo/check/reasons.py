@@ -1,9 +1,10 @@
 """Each site's reasons (Chinese, English) and citations: the texts of its notable findings.
 
 A site's reasons are its findings that are not plainly ``allowed``, most severe
-first; its citations name each clause once, in order of first mention. Sites
-with the same findings share one text, so each distinct list of findings is
-written once, in Arrow, without a Python string per site.
+first, each naming its zone (and the zone's official code, when it has one);
+its citations name each clause once, in order of first mention. Sites with the
+same findings share one text, so each distinct list of findings is written
+once, in Arrow, without a Python string per site.
 """
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ def reason_parts(zh: bool, rel: Relation, name: str, verdict: str, cond: str, ci
     if zh:
         return (f"{v}：距{name}", f"米——{cond}（{cite}）") if near else (f"{v}：{r}{name}", f"——{cond}（{cite}）")
     return (f"{v}: ", f" m from {name} — {cond} [{cite}]") if near else (f"{v}: {r} {name}", f" — {cond} [{cite}]")
+
+
+def _named(name, code, lang: str) -> str:
+    """A zone's name, with its official code after it when it has one."""
+    code = "" if code is None or code != code else str(code)
+    if not code:
+        return name
+    return f"{name}（{code}）" if lang == "zh" else f"{name} ({code})"
 
 
 def citation_parts(citations) -> tuple:
@@ -104,14 +113,15 @@ def _notable(ov: Overlay, judged: Judged, zones: pd.DataFrame, rules: RuleTable,
     order = notable[np.argsort(hs[notable] * 8 + (7 - sev[notable]), kind="stable")]
     kind, first = row_ids(hrel[order], hz[order], rule[order], sev[order])
     names = {"zh": zones["name_zh"].to_numpy(), "en": zones["name_en"].to_numpy()}
+    codes = zones["zone_code"].to_numpy() if "zone_code" in zones else np.full(len(zones), "", dtype=object)
     conds = {"zh": rules.column("condition_zh", ""), "en": rules.column("condition_en", "")}
     cites = rules.column("citation", "")
     heads, tails = {"zh": [], "en": []}, {"zh": [], "en": []}
     for row in order[first]:
         z, ri = hz[row], rule[row]
         for lang in ("zh", "en"):
-            h, t = reason_parts(lang == "zh", Relation(hrel[row]), names[lang][z], VERDICT_OF_SEVERITY[sev[row]],
-                                conds[lang][ri], cites[ri])
+            h, t = reason_parts(lang == "zh", Relation(hrel[row]), _named(names[lang][z], codes[z], lang),
+                                VERDICT_OF_SEVERITY[sev[row]], conds[lang][ri], cites[ri])
             heads[lang].append(h)
             tails[lang].append(t)
     # the varying part: a near finding's distance (as the findings show it), a line's chainage

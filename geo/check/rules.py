@@ -17,12 +17,17 @@ condition_zh   the condition or prohibition, Chinese
 condition_en   the same in English
 citation       document and article (e.g. 水污染防治法第六十五条)
 judgement      ``true`` where no clause squarely decides it (mark J in docs/legal-basis.md)
+zone_code      optional column: the official code of one zone (e.g. a control
+               unit's ``ZH21021320001``, the zone's ``zone_code``); blank or
+               absent = any zone of the class
 =============  ==============================================================
 
 Which rule applies: among the rules that match a site's zone, type, relation,
-land use and NMP flag, the most specific wins (an ``nmp`` value beats ``*``,
-then a ``land_use`` value, then a type list, then a named zone class); among
-equally specific rules the most severe. An NMP row must list its types, so it
+land use and NMP flag, the most specific wins (a ``zone_code`` beats all, then an
+``nmp`` value beats ``*``, then a ``land_use`` value, then a type list, then a
+named zone class); among equally specific rules the most severe. A rule with a
+``zone_code`` applies to that zone only (a unit's own 准入清单 line); tables
+without the column work as before. An NMP row must list its types, so it
 relaxes a prohibition only for the types the table names.
 """
 from __future__ import annotations
@@ -44,6 +49,8 @@ SEVERITY = {v: len(VERDICT_ORDER) - i for i, v in enumerate(VERDICT_ORDER)}
 LAND_USES = ("occupy", "cross")
 COLUMNS = ["rule_id", "layer", "zone_class", "types", "relation", "distance_m", "land_use", "nmp",
            "verdict", "condition_zh", "condition_en", "citation", "judgement"]
+#: columns a table may have (blank or absent: any zone)
+OPTIONAL_COLUMNS = ["zone_code"]
 
 
 @dataclass(frozen=True)
@@ -61,15 +68,19 @@ class Rule:
     condition_en: str
     citation: str
     judgement: bool
+    zone_code: str = ""  # "" = any zone of the class
 
     @property
     def specificity(self) -> int:
-        return ((8 if self.nmp != "*" else 0) + (4 if self.land_use != "*" else 0) + (2 if self.types else 0)
-                + (1 if self.zone_class != "*" else 0))
+        return ((16 if self.zone_code else 0) + (8 if self.nmp != "*" else 0) + (4 if self.land_use != "*" else 0)
+                + (2 if self.types else 0) + (1 if self.zone_class != "*" else 0))
 
-    def matches(self, zone_class: str, project_type: str | None, relation: str, land_use: str, nmp: bool) -> bool:
+    def matches(self, zone_class: str, project_type: str | None, relation: str, land_use: str, nmp: bool,
+                zone_code: str = "") -> bool:
         # a site in the zone is also within any distance of it: "near" rules apply to it too
         if self.zone_class not in ("*", zone_class) or (relation == "near" and self.relation != "near"):
+            return False
+        if self.zone_code and self.zone_code != zone_code:
             return False
         if self.types is not None and project_type not in self.types:
             return False
@@ -86,8 +97,12 @@ class RuleTable:
     def __init__(self, rules: list[Rule]):
         self.rules = rules
         self.by_layer: dict[str, list[Rule]] = {}
+        #: layer id -> the zone codes its rules name
+        self.codes: dict[str, set] = {}
         for r in rules:
             self.by_layer.setdefault(r.layer, []).append(r)
+            if r.zone_code:
+                self.codes.setdefault(r.layer, set()).add(r.zone_code)
         #: the rules worked out for every zone of one zone table (:func:`geo.check.verdicts.rule_lookup`), kept for
         #: the next batch of sites: (zone table, RuleLookup)
         self.lookup_cache: tuple | None = None
@@ -106,12 +121,18 @@ class RuleTable:
     def near_layers(self) -> dict:
         return {lid: d for lid in self.by_layer if (d := self.max_distance(lid)) > 0}
 
+    def code_key(self, layer: str, zone_code) -> str:
+        """``zone_code`` when a rule of ``layer`` names it, else "" (zones whose rules are those of their class)."""
+        code = "" if zone_code is None or zone_code != zone_code else str(zone_code)
+        return code if code in self.codes.get(layer, ()) else ""
+
     def applicable(self, layer: str, zone_class: str, project_type: str | None, relation: str,
-                   land_use: str = "occupy", nmp: bool = False, distance_m: float = 0.0) -> Rule | None:
-        """The rule that applies to one site–zone relation, or None."""
+                   land_use: str = "occupy", nmp: bool = False, distance_m: float = 0.0,
+                   zone_code: str = "") -> Rule | None:
+        """The rule that applies to one site–zone relation (the zone's class and official code), or None."""
         best = None
         for r in self.by_layer.get(layer, ()):
-            if not r.matches(zone_class, project_type, relation, land_use, nmp):
+            if not r.matches(zone_class, project_type, relation, land_use, nmp, zone_code):
                 continue
             if relation == "near" and distance_m > r.distance_m:
                 continue
@@ -120,13 +141,14 @@ class RuleTable:
                 best = r
         return best
 
-    def zone_requirement(self, layer: str, zone_class: str) -> Rule | None:
+    def zone_requirement(self, layer: str, zone_class: str, zone_code: str = "") -> Rule | None:
         """The general rule of a zone (all types, ``in``): its control requirement for maps and exports."""
         cands = [r for r in self.by_layer.get(layer, ()) if r.relation == "in" and r.types is None
-                 and r.zone_class in (zone_class, "*") and r.nmp == "*" and r.land_use == "*"]
+                 and r.zone_class in (zone_class, "*") and r.nmp == "*" and r.land_use == "*"
+                 and r.zone_code in ("", zone_code)]
         if not cands:
             return None
-        return max(cands, key=lambda r: (r.zone_class == zone_class, SEVERITY[r.verdict]))
+        return max(cands, key=lambda r: (bool(r.zone_code), r.zone_class == zone_class, SEVERITY[r.verdict]))
 
 
 def _types(value: str, where: dict) -> frozenset | None:
@@ -171,11 +193,12 @@ def read_rules(path, layers: dict | None = None) -> RuleTable:
         if missing:
             raise RuleError(f"missing columns {', '.join(missing)}", path=path, row=1,
                             hint=f"the header must have {', '.join(COLUMNS)}")
+        columns = COLUMNS + [c for c in OPTIONAL_COLUMNS if c in reader.fieldnames]
         rules, seen = [], set()
         for i, raw in enumerate(reader, start=2):
             where = {"path": path, "row": i}
-            if None in raw or any(raw.get(c) is None for c in COLUMNS):
-                raise RuleError(f"row has {len(raw) - (None in raw)} of {len(COLUMNS)} fields", **where,
+            if None in raw or any(raw.get(c) is None for c in columns):
+                raise RuleError(f"row has {len(raw) - (None in raw)} of {len(columns)} fields", **where,
                                 hint="check commas and quotes")
             row = {k: (v or "") for k, v in raw.items()}
             rid = (row["rule_id"] or "").strip()
@@ -220,7 +243,8 @@ def read_rules(path, layers: dict | None = None) -> RuleTable:
                 relation=relation, distance_m=distance, land_use=land_use, nmp=nmp, verdict=verdict,
                 condition_zh=row["condition_zh"].strip(), condition_en=row["condition_en"].strip(),
                 citation=row["citation"].strip(),
-                judgement=(row["judgement"] or "").strip().lower() in ("true", "1", "yes", "j")))
+                judgement=(row["judgement"] or "").strip().lower() in ("true", "1", "yes", "j"),
+                zone_code=(row.get("zone_code") or "").strip()))
     return RuleTable(rules)
 
 
@@ -228,7 +252,29 @@ def layerset_rules(ls) -> RuleTable:
     """The rule table a layer set declares (``[layerset] rules``), checked against its layers."""
     name = ls.info.get("rules", "rules.csv")
     layers = {s.id: set(s.classes) for s in ls.manifest["layers"]}
-    return read_rules(Path(ls.root) / name, layers)
+    table = read_rules(Path(ls.root) / name, layers)
+    _check_codes(table, ls, Path(ls.root) / name)
+    return table
+
+
+def _check_codes(table: RuleTable, ls, path: Path) -> None:
+    """Refuse a rule whose ``zone_code`` names no zone of its layer (of its class): it would never apply."""
+    for row, r in enumerate(table.rules, start=2):
+        if not r.zone_code:
+            continue
+        zones = ls.layer(r.layer)
+        codes = zones["zone_code"].astype(str) if "zone_code" in zones else zones.iloc[:0, 0]
+        classes = set(zones.loc[codes == r.zone_code, "zone_class"])
+        if not classes:
+            raise RuleError(f"图层 {r.layer} 中没有编码为 {r.zone_code} 的区域，此规则永不适用 / zone_code "
+                            f"{r.zone_code!r} matches no zone of layer {r.layer}, so the rule would never apply",
+                            path=path, row=row, column="zone_code",
+                            hint="核对编码或留空 / check the code against the layer's zone_code, or leave it blank")
+        if r.zone_class != "*" and r.zone_class not in classes:
+            have = ", ".join(sorted(map(str, classes)))
+            raise RuleError(f"区域 {r.zone_code} 的类别是 {have}，不是 {r.zone_class} / zone {r.zone_code} of layer "
+                            f"{r.layer} is of class {have}, not {r.zone_class}", path=path, row=row, column="zone_class",
+                            hint="填写该区域的类别或 * / write the zone's class or *")
 
 
 def rules_of(ls) -> RuleTable:

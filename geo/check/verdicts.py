@@ -1,9 +1,9 @@
 """The rule that applies to each finding, its severity, and each site's verdict.
 
-Which rule applies depends on the zone's layer and class, the site's project
-type, land use and NMP flag, and for ``near`` the distance: every combination
-met is worked out once from the rule table (:class:`RuleLookup`) and looked up
-for the findings as arrays.
+Which rule applies depends on the zone's layer, class and (where a rule names
+it) official code, the site's project type, land use and NMP flag, and for
+``near`` the distance: every combination met is worked out once from the rule
+table (:class:`RuleLookup`) and looked up for the findings as arrays.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ class RuleLookup:
     """The rules of a rule table for the zones of one zone table, by array look-up.
 
     ``inside[k, t, lu, nmp]`` is the ``in`` rule (position in ``rules.rules``,
-    -1 for none) of zone key ``k`` (a distinct (layer, zone class), ``keys``),
+    -1 for none) of zone key ``k`` (a distinct (layer, zone class, zone code),
+    ``keys``; the code is "" unless a rule names it),
     type ``t`` (position in ``codes``; ``len(codes)`` for none given), land use
     ``lu`` (0 occupy, 1 cross) and NMP flag. ``key_of_zone`` maps zone rows to keys.
     ``near`` rules are worked out on demand, per distance band (``near_bands``).
@@ -62,7 +63,7 @@ class RuleLookup:
         return out
 
     def _near_bands(self, k: int, t: int, lu: int, nmp: int) -> tuple:
-        layer, zone_class = self.keys.iloc[k]
+        layer, zone_class, zone_code = self.keys.iloc[k]
         types = self.codes if t == len(self.codes) else [self.codes[t]]
         rules = self.rules
         position = {id(r): i for i, r in enumerate(rules.rules)}
@@ -71,7 +72,8 @@ class RuleLookup:
         for d in list(bands) + [np.inf]:  # a distance in (bands[j-1], bands[j]] is answered at bands[j]
             best = None
             for code in types:
-                r = rules.applicable(layer, zone_class, code, "near", LAND_USES[lu], bool(nmp), distance_m=d)
+                r = rules.applicable(layer, zone_class, code, "near", LAND_USES[lu], bool(nmp), distance_m=d,
+                                     zone_code=zone_code)
                 if r is not None and (best is None or SEVERITY[r.verdict] > SEVERITY[best.verdict]):
                     best = r
             picks.append(-1 if best is None else position[id(best)])
@@ -82,17 +84,17 @@ def _inside_rules(rules: RuleTable, keys: pd.DataFrame, codes: list) -> np.ndarr
     """The ``in`` rule of every (zone key, type, land use, nmp); see :class:`RuleLookup`."""
     position = {id(r): i for i, r in enumerate(rules.rules)}
     table = np.full((len(keys), len(codes) + 1, 2, 2), -1, dtype=np.int64)
-    for k, (layer, zone_class) in enumerate(keys.itertuples(index=False)):
+    for k, (layer, zone_class, zone_code) in enumerate(keys.itertuples(index=False)):
         for lu_i, lu in enumerate(LAND_USES):
             for nmp_i in (0, 1):
                 per_type = []
                 for t_i, code in enumerate(codes):
-                    r = rules.applicable(layer, zone_class, code, "in", lu, bool(nmp_i))
+                    r = rules.applicable(layer, zone_class, code, "in", lu, bool(nmp_i), zone_code=zone_code)
                     table[k, t_i, lu_i, nmp_i] = -1 if r is None else position[id(r)]
                     per_type.append(r)
                 # no type given: the strictest over all types (never a false clearance)
                 given = [r for r in per_type if r is not None]
-                general = rules.applicable(layer, zone_class, None, "in", lu, bool(nmp_i))
+                general = rules.applicable(layer, zone_class, None, "in", lu, bool(nmp_i), zone_code=zone_code)
                 if general is not None:
                     given.append(general)
                 if given:  # ties go to the general row, whose text states the zone's requirement
@@ -107,9 +109,13 @@ def rule_lookup(rules: RuleTable, zones: pd.DataFrame) -> RuleLookup:
     if cached is not None and cached[0] is zones:
         return cached[1]
     codes = list(project_types())
-    keys = zones[["layer", "zone_class"]].drop_duplicates().reset_index(drop=True)
-    key_of_zone = zones.merge(keys.reset_index().rename(columns={"index": "_k"}),
-                              on=["layer", "zone_class"], how="left")["_k"].to_numpy()
+    zone_codes = zones["zone_code"] if "zone_code" in zones else pd.Series("", index=zones.index)
+    named = [rules.code_key(lid, c) for lid, c in zip(zones["layer"], zone_codes)] if rules.codes else ""
+    keyed = pd.DataFrame({"layer": zones["layer"].to_numpy(), "zone_class": zones["zone_class"].to_numpy(),
+                          "zone_code": named})
+    keys = keyed.drop_duplicates().reset_index(drop=True)
+    key_of_zone = keyed.merge(keys.reset_index().rename(columns={"index": "_k"}), on=list(keyed.columns),
+                              how="left")["_k"].to_numpy()
     lookup = RuleLookup(rules=rules, inside=_inside_rules(rules, keys, codes), key_of_zone=key_of_zone, keys=keys,
                         codes=codes)
     rules.lookup_cache = (zones, lookup)

@@ -47,7 +47,7 @@ _GRID_MIN_CELLS = 1 << 12
 #: safety margin, in cells, by which a boundary's cells are widened against rounding
 _EPS = 1e-6
 CACHE_FORMAT = 2
-_ZONE_COLUMNS = ["zone_id", "layer", "zone_class", "name_zh", "name_en"]
+_ZONE_COLUMNS = ["zone_id", "zone_code", "layer", "zone_class", "name_zh", "name_en"]
 
 
 def subdivide(geom, max_vertices: int = 256) -> list:

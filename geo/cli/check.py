@@ -30,6 +30,9 @@ def _types_epilog() -> str:
               help="结果文件 .csv .json .geojson .gpkg .txt（界址点）/ results file (.txt: 界址点 coordinate file)")
 @click.option("--detail", type=click.Path(dir_okay=False), help="逐区域明细 CSV / one row per site and zone met")
 @click.option("--report", type=click.Path(dir_okay=False), help="HTML 报告 / self-contained HTML report")
+@click.option("--compliance", type=click.Path(dir_okay=False),
+              help="三线一单符合性分析表 .csv|.xlsx（需图层集有准入清单）/ compliance table against the control "
+                   "units' requirement lists (.csv or .xlsx; the layer set needs one)")
 @click.option("--point", "points", multiple=True, help="LON,LAT（可多次）/ an inline point site (repeatable)")
 @click.option("--wkt", "wkts", multiple=True, help="WKT 几何（经纬度）/ an inline WKT site in lon/lat")
 @click.option("--crs", help="文件未声明时的坐标系，如 EPSG:4550 / CRS of coordinates the file does not declare")
@@ -58,6 +61,7 @@ def command(ctx, sites, points, wkts, service, **params):
     ecozone check drawing.dxf --crs EPSG:4550 --type T03 -o result.csv
     ecozone check gaode_points.csv --coord-sys gcj02 --type T07 -o result.csv
     ecozone check sites.csv --type T03 -o result.csv --service http://127.0.0.1:8765
+    ecozone check sites.csv --layers mylayers -o result.csv --compliance 符合性分析.xlsx
     """
     if not (sites or points or wkts):  # (CheckParams says the same; asked here too: a --service client stays light)
         raise click.UsageError("give a SITES file, --point or --wkt")

@@ -115,7 +115,11 @@ def placemark_description(row, rules=None, notice: str = "") -> str:
     if row.get("name_en"):
         lines.append(str(row["name_en"]))
     lines.append(f"类别 Class：{row.get('class_zh', row.get('zone_class', ''))}（{row.get('class_en', '')}）")
-    rule = rules.zone_requirement(row["layer"], row["zone_class"]) if rules is not None else None
+    code = row.get("zone_code")
+    code = "" if code is None or code != code else str(code)
+    if code:
+        lines.append(f"编码 Code：{code}")
+    rule = rules.zone_requirement(row["layer"], row["zone_class"], code) if rules is not None else None
     if rule is not None:
         v = VERDICTS.get(rule.verdict, {"zh": rule.verdict, "en": rule.verdict})
         lines.append(f"管控要求：{rule.condition_zh}（{v['zh']}）")

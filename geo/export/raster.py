@@ -140,6 +140,27 @@ def _coverage_mask(ls, grid) -> np.ndarray:
     return mask.astype(bool)
 
 
+def _paint_zones(out, grid, table, lid: str, zone_class: str, code: str, geoms, project_type: str, touched: bool):
+    """Paint the verdicts of the zones ``geoms`` (one class and rule code) and of the rings around them."""
+    from ..check.rules import SEVERITY
+
+    rule = table.applicable(lid, zone_class, project_type, "in", zone_code=code)
+    if rule is not None:
+        _paint(out, grid, geoms, SEVERITY[rule.verdict], touched)
+    distances = sorted({r.distance_m for r in table.by_layer.get(lid, ())
+                        if r.relation == "near" and r.zone_class in ("*", zone_class) and r.zone_code in ("", code)})
+    if not distances:
+        return
+    zone = shapely.union_all(geoms)
+    inner = zone
+    for d in distances:  # ring (previous distance, d]: the rules reaching at least d
+        outer = zone.buffer(d)
+        rule = table.applicable(lid, zone_class, project_type, "near", distance_m=d, zone_code=code)
+        if rule is not None:
+            _paint(out, grid, [outer.difference(inner)], SEVERITY[rule.verdict], False)
+        inner = outer
+
+
 def verdict_raster(ls, ids, grid, project_type: str) -> np.ndarray:
     """The most severe verdict code per pixel for ``project_type`` (see the module docstring).
 
@@ -156,25 +177,14 @@ def verdict_raster(ls, ids, grid, project_type: str) -> np.ndarray:
         spec = ls.specs[lid]
         gdf = layer_frame(ls, lid, grid.crs)
         touched = spec.geometry != "polygon"
+        # zones of one class, apart where a rule names a zone's code
+        codes = [table.code_key(lid, c) for c in gdf["zone_code"]] if "zone_code" in gdf else [""] * len(gdf)
+        groups = gdf.groupby([gdf["zone_class"].to_numpy(), np.asarray(codes, dtype=object)], sort=False).indices
         for zone_class in spec.classes:
-            geoms = gdf.geometry[gdf["zone_class"] == zone_class].values
-            if not len(geoms):
-                continue
-            rule = table.applicable(lid, zone_class, project_type, "in")
-            if rule is not None:
-                _paint(out, grid, geoms, SEVERITY[rule.verdict], touched)
-            distances = sorted({r.distance_m for r in table.by_layer.get(lid, ())
-                                if r.relation == "near" and r.zone_class in ("*", zone_class)})
-            if not distances:
-                continue
-            zone = shapely.union_all(geoms)
-            inner = zone
-            for d in distances:  # ring (previous distance, d]: the rules reaching at least d
-                outer = zone.buffer(d)
-                rule = table.applicable(lid, zone_class, project_type, "near", distance_m=d)
-                if rule is not None:
-                    _paint(out, grid, [outer.difference(inner)], SEVERITY[rule.verdict], False)
-                inner = outer
+            for (cls, code), rows in groups.items():
+                if cls == zone_class:
+                    _paint_zones(out, grid, table, lid, zone_class, code, gdf.geometry.values[rows], project_type,
+                                 touched)
     out[out == 0] = SEVERITY["allowed"]  # no rule: what the check says of such a site
     out[~_coverage_mask(ls, grid)] = UNKNOWN
     return out

@@ -23,9 +23,24 @@ from .manifest import COVERAGE_TABLE, META_TABLE, read_manifest, source_hash
 
 log = logging.getLogger(__name__)
 
-__all__ = ["assemble", "coverage_of", "default_build_path", "read_meta", "write_meta"]
+__all__ = ["BUILD_FORMAT", "assemble", "coverage_of", "default_build_path", "read_meta", "write_meta", "zone_codes"]
 
 _DIM = {"polygon": 2, "line": 1, "point": 0}
+#: the layout of a build's tables; a build of another format is stale (2: every feature has ``zone_code``)
+BUILD_FORMAT = 2
+
+
+def zone_codes(values) -> list:
+    """Official zone codes as stripped text ("" for none; a whole number stored as a real loses its ``.0``)."""
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+            out.append("")
+        elif isinstance(v, float) and v.is_integer():
+            out.append(str(int(v)))
+        else:
+            out.append(str(v).strip())
+    return out
 
 
 def keep_dimension(geom, dim: int):
@@ -136,8 +151,10 @@ def _finish(spec, gdf: gpd.GeoDataFrame, coverage) -> gpd.GeoDataFrame:
         raise LayerSetError(f"layer {spec.id}: classes {', '.join(shown)} are not declared (declared: "
                             f"{', '.join(spec.classes)})",
                             hint="declare them under the layer's classes, or map the source's values with class_map")
+    codes = zone_codes(gdf.pop("zone_code") if "zone_code" in gdf else [None] * len(gdf))
     gdf.insert(0, "zone_id", [f"{spec.id}-{i + 1:02d}" for i in range(len(gdf))])
-    gdf.insert(1, "layer", spec.id)
+    gdf.insert(1, "zone_code", pd.Series(codes, index=gdf.index, dtype=object))
+    gdf.insert(2, "layer", spec.id)
     gdf["class_zh"] = gdf["zone_class"].map(lambda c: spec.classes[c]["zh"])
     gdf["class_en"] = gdf["zone_class"].map(lambda c: spec.classes[c]["en"])
     gdf["control"] = gdf["zone_class"].map(lambda c: spec.classes[c]["control"])
@@ -170,6 +187,10 @@ def assemble(root, *, out=None) -> Path:
     out = Path(out) if out else default_build_path(root)
     ctx = BuildContext(root=root, sources=manifest.get("sources", {}), measure_crs=info["measure_crs"],
                        land_layer=manifest.get("coverage", {}).get("land_layer", "study_area"))
+    if ctx.land_layer not in {s.id for s in manifest["layers"]}:
+        raise LayerSetError(f"没有研究范围图层 / no study-area layer {ctx.land_layer!r} in the manifest",
+                            path=root / "manifest.toml",
+                            hint="添加行政区边界 / add the district boundary: ecozone add DIR 行政区.shp --layer study_area")
     coverage = None
     frames = {}
     for spec in manifest["layers"]:
@@ -215,7 +236,7 @@ def assemble(root, *, out=None) -> Path:
             "status": info["status"], "storage_crs": info["storage_crs"], "measure_crs": info["measure_crs"],
             "build_date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "source_hash": source_hash(root), "content_hash": digest.hexdigest(),
-            "ecozone_version": __version__,
+            "ecozone_version": __version__, "build_format": str(BUILD_FORMAT),
         })
         os.replace(tmp, out)
     finally:

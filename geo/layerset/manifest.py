@@ -27,6 +27,7 @@ from ..errors import LayerSetError
 log = logging.getLogger(__name__)
 
 __all__ = ["LayerSpec", "MapLayout", "map_layout", "group_of", "read_manifest", "source_files", "source_hash",
+           "requirements_config", "REQUIREMENTS_KEYS",
            "REQUIRED_COLUMNS", "GEOMETRY_TYPES",
            "CONTROL_LEVELS", "META_TABLE", "COVERAGE_TABLE"]
 
@@ -189,12 +190,46 @@ def read_manifest(root) -> dict:
             style=lay.get("style", {}), check=bool(lay.get("check", True)),
             contains=_contains(lay.get("contains", []), lid, path)))
     _check_contains(specs, path)
+    requirements_config(data, path, layer_ids=[s.id for s in specs])
     data["layers"] = specs
     data["_root"] = path.parent
     data["_path"] = path
     map_layout(data)  # a wrong [map] table is a manifest error, found by build and validate too
     return data
 
+
+#: keys of the ``[requirements]`` table: the normalised list, the layer of its units, the original file, the
+#: industry keywords per project type (see geo/layerset/requirements.py)
+REQUIREMENTS_KEYS = ("file", "layer", "source", "industries")
+
+
+def requirements_config(manifest: dict, path=None, *, layer_ids=None) -> dict | None:
+    """The manifest's ``[requirements]`` table, checked; None when the layer set has no requirement list.
+
+    ``file`` (the normalised ``requirements.csv``) and ``layer`` (the layer of
+    the control units, which must be declared) are required; ``source`` (the
+    original workbook) and ``industries`` (``industries.csv``) are optional.
+    """
+    table = manifest.get("requirements")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise LayerSetError("[requirements] is not a table", path=path)
+    unknown = set(table) - set(REQUIREMENTS_KEYS)
+    if unknown:
+        raise LayerSetError(f"[requirements]: unknown key(s) {sorted(unknown)}", path=path,
+                            hint=f"use {', '.join(REQUIREMENTS_KEYS)}")
+    for key in REQUIREMENTS_KEYS:
+        value = table.get(key)
+        if value is None and key in ("file", "layer"):
+            raise LayerSetError(f"[requirements] has no {key!r}", path=path,
+                                hint='write e.g. file = "requirements.csv", layer = "control_units"')
+        if value is not None and not (isinstance(value, str) and value.strip()):
+            raise LayerSetError(f"[requirements] {key} is not a file name or id", path=path)
+    if layer_ids is not None and table["layer"] not in layer_ids:
+        raise LayerSetError(f"[requirements] layer {table['layer']!r} is not a layer of this set", path=path,
+                            hint=f"use one of {', '.join(layer_ids)}")
+    return table
 
 def source_files(root) -> list:
     """The files a layer set's build depends on: manifest, ``data/``, rule tables and any file the manifest names."""
@@ -207,6 +242,9 @@ def source_files(root) -> list:
     except (OSError, tomllib.TOMLDecodeError):
         manifest = {}
     named = [manifest.get("layerset", {}).get("rules")]
+    requirements = manifest.get("requirements")
+    if isinstance(requirements, dict):  # the requirement list, its original workbook and the industry keywords
+        named += [requirements.get(k) for k in ("file", "source", "industries")]
     named += [s.get("file") for s in manifest.get("sources", {}).values() if isinstance(s, dict)]
     files += [root / n for n in named if isinstance(n, str)]
     return list(dict.fromkeys(f for f in files if f.is_file()))

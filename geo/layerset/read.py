@@ -13,7 +13,7 @@ import pyproj
 import shapely
 
 from ..errors import LayerSetError
-from .build import assemble, default_build_path, read_meta
+from .build import BUILD_FORMAT, assemble, default_build_path, read_meta
 from .manifest import COVERAGE_TABLE, read_manifest, source_hash
 
 if TYPE_CHECKING:
@@ -101,7 +101,8 @@ def read_layerset(root, *, build_path=None, rebuild: str = "auto") -> LayerSet:
     ----------
     root : the layer-set folder (holding ``manifest.toml``).
     build_path : the GeoPackage to read (default ``<root>/build/<name>.gpkg``).
-    rebuild : ``"auto"`` (build when missing or when the sources changed),
+    rebuild : ``"auto"`` (build when missing, when the sources changed or when
+        the build is of another format, :data:`~geo.layerset.build.BUILD_FORMAT`),
         ``"never"`` or ``"always"``.
 
     Raises
@@ -114,9 +115,8 @@ def read_layerset(root, *, build_path=None, rebuild: str = "auto") -> LayerSet:
     gpkg = Path(build_path) if build_path else default_build_path(root)
     current = source_hash(root)
     meta = read_meta(gpkg) if gpkg.exists() else None
-    stale = meta is None or meta.get("source_hash") != current
+    stale = meta is None or meta.get("source_hash") != current or meta.get("build_format") != str(BUILD_FORMAT)
     if rebuild == "always" or (rebuild == "auto" and stale):
-
         log.info("building layer set %s into %s", manifest["layerset"]["name"], gpkg)
         build_layerset(root, out=gpkg)
         meta = read_meta(gpkg)
@@ -130,6 +130,8 @@ def read_layerset(root, *, build_path=None, rebuild: str = "auto") -> LayerSet:
             raise LayerSetError(f"cannot read layer {spec.id} ({exc})", path=gpkg,
                                 hint=f"rebuild with: ecozone build {root}") from None
         frames[spec.id]["params"] = frames[spec.id]["params"].astype(str)
+        if "zone_code" not in frames[spec.id]:  # a build of format 1 (read with rebuild="never"): no codes
+            frames[spec.id].insert(1, "zone_code", "")
     cov = pyogrio.read_dataframe(gpkg, layer=COVERAGE_TABLE)
     coverage = cov.to_crs(manifest["layerset"]["measure_crs"]).geometry.iloc[0]
     return LayerSet(root=root, manifest=manifest, frames=frames, coverage=coverage, meta=meta)

@@ -1,17 +1,39 @@
-"""Validation of a built layer set: geometry, CRS, coverage, ids, counts and the plan's logic."""
+"""Validation of a built layer set: geometry, CRS, coverage, ids, counts and the plan's logic.
+
+Control units (layers of family ``control_units``, or ids in :data:`UNIT_LAYERS`)
+must partition the land study area (三线一单, docs/legal-basis.md §6.2): within one
+layer, no two units overlap and no land is left without a unit. Each overlap or
+gap piece of :data:`PARTITION_KM2` or more is an error naming its area, its place
+(lon/lat in EPSG:4490) and the units involved; smaller pieces are slivers (common
+where units were digitised by hand) and give one warning with their count and
+total; pieces nowhere wider than :data:`NOISE_WIDTH_M` are the rounding of
+reprojection and are not reported.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import geopandas as gpd
+import numpy as np
+import pandas as pd
 import shapely
 
+from ..errors import EcozoneError
 from .builders.coast import coast_lines
 from .manifest import REQUIRED_COLUMNS
 from .read import LayerSet
 
-__all__ = ["Finding", "validate_layerset", "format_findings"]
+__all__ = ["Finding", "validate_layerset", "format_findings", "is_unit_layer", "UNIT_LAYERS", "PARTITION_KM2"]
 
 TOL_M = 1.0  # metres (lengths) or square metres (areas)
+#: control-unit layers by id (besides any layer of family ``control_units``)
+UNIT_LAYERS = ("control_units", "water_control_units", "air_control_units")
+#: an overlap or gap piece of this area or more breaks the partition (error); smaller ones are slivers (warning)
+PARTITION_KM2 = 0.01
+#: pieces nowhere wider than this (they vanish when shrunk by half of it) are reprojection noise
+NOISE_WIDTH_M = 1.0
+#: pieces named in a message, at most
+LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -127,6 +149,94 @@ def _check_contains(ls: LayerSet, lid: str, parts, out: list):
                                                      f"outside, in {len(bad)} zone(s): {places}"))
 
 
+def _unit_labels(m: gpd.GeoDataFrame) -> np.ndarray:
+    """Each unit as a message names it: its official code (its zone_id when it has none) and its name."""
+    codes = m["zone_code"].fillna("").astype(str).str.strip() if "zone_code" in m else pd.Series("", index=m.index)
+    ids = codes.where(codes != "", m["zone_id"].astype(str))
+    return np.array([f"{c} {n}" for c, n in zip(ids, m["name_zh"].astype(str))], dtype=object)
+
+
+def _polygon_parts(geoms) -> tuple[np.ndarray, np.ndarray]:
+    """The polygons of each geometry (collections and multi-polygons taken apart), and the index of their geometry."""
+    parts, idx = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+    sub, sub_idx = shapely.get_parts(parts, return_index=True)  # a collection may hold multi-polygons
+    parts, idx = sub, idx[sub_idx]
+    keep = (shapely.get_dimensions(parts) == 2) & ~shapely.is_empty(parts)
+    return parts[keep], idx[keep]
+
+
+def _places(pieces, crs) -> list[str]:
+    """Each piece's representative point as lon,lat in EPSG:4490 (5 decimals)."""
+    pts = gpd.GeoSeries(shapely.point_on_surface(pieces), crs=crs).to_crs("EPSG:4490")
+    return [f"{p.x:.5f},{p.y:.5f}" for p in pts]
+
+
+def _partition_findings(lid: str, check: str, what: tuple, pieces, involved: list, crs) -> list[Finding]:
+    """Pieces (overlaps or gaps) as findings: an error listing the large ones, a warning counting the slivers."""
+    out = []
+    area = shapely.area(pieces)
+    big = area >= PARTITION_KM2 * 1e6
+    small = ~big & ~shapely.is_empty(shapely.buffer(pieces, -NOISE_WIDTH_M / 2))
+    zh, en = what
+    if big.any():
+        order = np.flatnonzero(big)[np.argsort(-area[big], kind="stable")]
+        places = _places(pieces[order[:LISTED]], crs)
+        listed = "; ".join(f"{area[k] / 1e6:.3f} km² @ {p} ({involved[k]})" for k, p in zip(order, places))
+        out.append(Finding("error", lid, check, f"{zh} / {en}: {len(order)} piece(s), {area[big].sum() / 1e6:.3f} km² "
+                                                f"(lon,lat EPSG:4490): {listed}{' …' if len(order) > LISTED else ''}"))
+    if small.any():
+        k = np.flatnonzero(small)[np.argmax(area[small])]
+        out.append(Finding("warning", lid, check,
+                           f"{zh}碎片 / sliver {en}: {int(small.sum())} piece(s) under {PARTITION_KM2} km², "
+                           f"{area[small].sum() / 1e6:.4f} km² in total; largest {area[k] / 1e6:.4f} km² @ "
+                           f"{_places(pieces[[k]], crs)[0]} ({involved[k]})"))
+    return out
+
+
+def _check_units(ls: LayerSet, lid: str, out: list):
+    """A control-unit layer partitions the land: no two units overlap, no land is left without a unit."""
+    m = ls.measured(lid)
+    if not len(m):
+        return
+    g, labels = m.geometry.values, _unit_labels(m)
+    tree = shapely.STRtree(g)
+    i, j = tree.query(g, predicate="intersects")
+    i, j = i[i < j], j[i < j]
+    pieces, k = _polygon_parts(shapely.intersection(g[i], g[j]))
+    found = _partition_findings(lid, "overlap", ("单元重叠", "units overlap"), pieces,
+                                [f"{labels[a]} ∩ {labels[b]}" for a, b in zip(i[k], j[k])], ls.measure_crs)
+    out.extend(found or [Finding("ok", lid, "overlap", "单元互不重叠 / no two units overlap")])
+    land = ls.measured(ls.manifest.get("coverage", {}).get("land_layer", "study_area")).union_all()
+    gaps, _ = _polygon_parts([shapely.difference(land, shapely.union_all(g))])
+    p, u = tree.query(gaps, predicate="intersects")  # the units around each gap
+    near = [labels[u[p == n]] for n in range(len(gaps))]
+    involved = [", ".join(x[:3]) + (" …" if len(x) > 3 else "") if len(x) else "no unit 无相邻单元" for x in near]
+    found = _partition_findings(lid, "gap", ("陆域无单元", "land without a unit"), gaps, involved, ls.measure_crs)
+    out.extend(found or [Finding("ok", lid, "gap", "单元覆盖全部陆域 / the units cover all the land")])
+
+
+def _check_requirements(ls: LayerSet, out: list):
+    """The 准入清单's own findings (units without a list row, rows without a unit), when the layer set has one."""
+    try:
+        from .requirements import requirement_problems
+    except ImportError:  # the requirements module is optional to validate
+        return
+    layer = ls.manifest.get("requirements", {}).get("layer", "*")
+    try:
+        problems = requirement_problems(ls)
+    except EcozoneError as exc:  # an unreadable list is a validation error, reported as a finding
+        out.append(Finding("error", layer, "requirements", str(exc)))
+        return
+    for severity, message in problems:
+        out.append(Finding(severity if severity in ("error", "warning", "ok") else "warning", layer, "requirements",
+                           message))
+
+
+def is_unit_layer(spec) -> bool:
+    """Whether a layer holds control units (family ``control_units`` or an id of :data:`UNIT_LAYERS`)."""
+    return spec.family == "control_units" or spec.id in UNIT_LAYERS
+
+
 def validate_layerset(ls: LayerSet) -> list[Finding]:
     """Run every check; returns findings (severity ``error``, ``warning`` or ``ok``)."""
     out: list[Finding] = []
@@ -139,6 +249,9 @@ def validate_layerset(ls: LayerSet) -> list[Finding]:
         parts = [*(spec.params.get("parts", []) if spec.builder == "compose" else []), *spec.contains]
         if parts:  # what a composed layer is made of, and what the manifest says a layer holds
             _check_contains(ls, spec.id, parts, out)
+        if is_unit_layer(spec) and spec.geometry == "polygon":
+            _check_units(ls, spec.id, out)
+    _check_requirements(ls, out)
     try:
         from ..check.rules import layerset_rules
 

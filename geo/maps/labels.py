@@ -14,8 +14,10 @@ from ..text import CONTROLS, LANGS, MAP_LABELS, UNITS, VERDICTS, other_lang
 
 __all__ = ["TEXT", "esc", "plain", "cap", "badge", "names", "tooltip", "zone_popup", "site_popup"]
 
+#: labels this module needs that :data:`geo.text.MAP_LABELS` may not have yet
+_OWN_LABELS = {"code": {"zh": "编码", "en": "Code"}}
 #: the map's labels by language: ``TEXT[lang][key]`` (from :data:`geo.text.MAP_LABELS`)
-TEXT = {lang: {key: text[lang] for key, text in MAP_LABELS.items()} for lang in LANGS}
+TEXT = {lang: {key: text[lang] for key, text in {**_OWN_LABELS, **MAP_LABELS}.items()} for lang in LANGS}
 
 
 def esc(value) -> str:
@@ -76,7 +78,7 @@ def _table(rows) -> str:
 
 
 def zone_popup(row, spec, layer_label: str, rule, lang: str) -> str:
-    """A zone's popup: names, layer, class, control requirement and citation, clause, area or length, id.
+    """A zone's popup: names, layer, class, control requirement and citation, clause, area or length, code, id.
 
     The requirement is the rule table's general rule of the zone (``rule``);
     without one, the class's control level and the plan clause.
@@ -105,6 +107,8 @@ def zone_popup(row, spec, layer_label: str, rule, lang: str) -> str:
     measure = _measure_text(row, lang)
     if measure:
         rows.append((measure[0], esc(measure[1])))
+    if plain(row.get("zone_code")):
+        rows.append((t["code"], esc(row.get("zone_code"))))
     rows.append((t["id"], esc(row.get("zone_id"))))
     head = f'<div class="ez-name">{esc(main)}</div>'
     if alt:

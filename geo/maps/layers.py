@@ -115,14 +115,14 @@ class Drawing:
                                     blocks))
 
     def zone_feature(self, row: dict, geom, spec, layer_title: str, rules) -> dict:
-        """A zone with its style, tooltip, popup (with the zone's general rule) and search text."""
-        zone_class = plain(row.get("zone_class"))
-        rule = rules.zone_requirement(spec.id, zone_class) if rules is not None else None
+        """A zone with its style, tooltip, popup (with the zone's general rule) and search text (name, code)."""
+        zone_class, code = plain(row.get("zone_class")), plain(row.get("zone_code"))
+        rule = rules.zone_requirement(spec.id, zone_class, code) if rules is not None else None
         name, _ = names(row, self.lang, plain(row.get("zone_id")))
         return self.feature(geom, zone_style(spec, zone_class), {
             "_t": tooltip(name, cap(spec.class_label(zone_class, self.lang))),
             "_p": zone_popup(row, spec, layer_title, rule, self.lang),
-            "_n": f"{name} · {layer_title}",
+            "_n": f"{name} {code} · {layer_title}" if code else f"{name} · {layer_title}",
         })
 
     def add_sites(self, checked: gpd.GeoDataFrame) -> None:

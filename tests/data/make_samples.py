@@ -435,4 +435,5 @@ def make_bad():
 if __name__ == "__main__":
     make_sites()
     make_bad()
+    importlib.import_module("official.make_official").main()  # tests/data/official/: bureau-style files
     print(f"wrote {len(list(SITES.iterdir()))} sample files and {len(list(BAD.iterdir()))} bad files")

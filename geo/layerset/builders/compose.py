@@ -34,6 +34,7 @@ def control_units(ctx, *, priority: list, key: list, general: dict):
     Priority units come from other layers (``{layer, classes, name_zh, name_en}``),
     key units from shapes (industrial clusters: see :func:`shapes`), less the
     priority area; the general unit is the rest of the land (三线一单, docs/legal-basis.md §6.2).
+    Each spec may give the unit's official ``code`` (its ``zone_code``, e.g. ``ZH21021310001``).
     """
     rows = []
     taken = shapely.Polygon()
@@ -43,14 +44,15 @@ def control_units(ctx, *, priority: list, key: list, general: dict):
         taken = shapely.union(taken, geom)
         if not geom.is_empty:
             rows.append({"zone_class": "priority", "name_zh": spec["name_zh"], "name_en": spec["name_en"],
-                         "geometry": geom})
+                         "zone_code": spec.get("code", ""), "geometry": geom})
     for spec in key:
         geom = shapely.difference(shapely.intersection(_shape(ctx, spec), ctx.land), taken)
         taken = shapely.union(taken, geom)
         if geom.is_empty:
             raise LayerSetError(f"key unit {spec['name_en']!r} is empty after removing priority units")
-        rows.append({"zone_class": "key", "name_zh": spec["name_zh"], "name_en": spec["name_en"], "geometry": geom})
+        rows.append({"zone_class": "key", "name_zh": spec["name_zh"], "name_en": spec["name_en"],
+                     "zone_code": spec.get("code", ""), "geometry": geom})
     rest = shapely.difference(ctx.land, taken)
     rows.append({"zone_class": "general", "name_zh": general["name_zh"], "name_en": general["name_en"],
-                 "geometry": rest})
+                 "zone_code": general.get("code", ""), "geometry": rest})
     return gpd.GeoDataFrame(rows, crs=ctx.measure_crs)

@@ -1,6 +1,8 @@
 """What a builder can see: the sources, the places and the layers built before it."""
 from __future__ import annotations
 
+import codecs
+import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -8,11 +10,15 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pyproj
 import shapely
 from shapely.geometry import LineString, Point
 
 from ...errors import LayerSetError, LayerSetWarning
+from ...sites.readers.vector import dbf_encoding
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,7 +28,8 @@ class BuildContext:
     Parameters
     ----------
     root : the layer-set folder.
-    sources : the manifest's ``[sources]`` table: name -> {file, ...}.
+    sources : the manifest's ``[sources]`` table: name -> {file, encoding, crs, ...}; without
+        ``encoding`` a shapefile without ``.cpg`` is read as its DBF's text shows (UTF-8 or GBK).
     measure_crs : the projected CRS of every geometry handed to a builder.
     land_layer : id of the layer that is the land study area.
     """
@@ -47,15 +54,20 @@ class BuildContext:
         path = self.root / spec["file"]
         if not path.exists():
             raise LayerSetError("source file not found", path=path, hint="run the layer set's derive script")
+        encoding = _encoding_of(spec, name, self.root)
         if path.suffix.lower() == ".csv":
-            df = pd.read_csv(path, dtype={"id": str}, encoding="utf-8")
+            df = pd.read_csv(path, dtype={"id": str}, encoding=encoding or "utf-8")
             tr = pyproj.Transformer.from_crs(spec.get("crs", "EPSG:4490"), self.measure_crs, always_xy=True)
             df["x"], df["y"] = tr.transform(df["lon"].to_numpy(), df["lat"].to_numpy())
             out = df.set_index("id", drop=False)
         else:
-            gdf = gpd.read_file(path)
+            gdf = _read_vector(path, encoding)
+            if gdf.crs is None and spec.get("crs"):
+                gdf = gdf.set_crs(spec["crs"])
             if gdf.crs is None:
-                raise LayerSetError("source has no CRS", path=path, hint="declare it in the file")
+                raise LayerSetError("数据源没有坐标系 / source has no CRS", path=path,
+                                    hint="在文件中声明（.prj），或在 [sources] 中写 crs = \"EPSG:4529\" / declare it in "
+                                         "the file, or give crs in the manifest's [sources] entry")
             out = gdf.to_crs(self.measure_crs)
             geoms = out.geometry.values
             invalid = np.flatnonzero(~shapely.is_valid(geoms) & ~shapely.is_missing(geoms))
@@ -136,3 +148,34 @@ class BuildContext:
             return geom
         raise LayerSetError(f"clip {where!r} unknown", path=self.root / "manifest.toml",
                             hint="use land, sea or none")
+
+
+def _encoding_of(spec: dict, name: str, root: Path) -> str | None:
+    """The source's declared ``encoding`` (checked), or None."""
+    enc = spec.get("encoding")
+    if enc is None:
+        return None
+    try:
+        return codecs.lookup(str(enc)).name
+    except LookupError:
+        raise LayerSetError(f"数据源 {name} 的编码 {enc!r} 未知 / source {name}: unknown encoding {enc!r}",
+                            path=root / "manifest.toml", hint="use gbk or utf-8") from None
+
+
+def _read_vector(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
+    """A vector file read with ``encoding``; a shapefile without ``.cpg`` as its DBF's text shows (UTF-8 or GBK)."""
+    if encoding is None and path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
+        dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
+        if dbf is not None:
+            with open(dbf, "rb") as f:
+                encoding = dbf_encoding(f.read(8 << 20))
+            if encoding:
+                log.info("%s: no .cpg; attribute text read as %s (detected)", path, encoding.upper())
+    try:
+        return pyogrio.read_dataframe(path, encoding=encoding) if encoding else pyogrio.read_dataframe(path)
+    except UnicodeError as exc:
+        raise LayerSetError(f"文本不是 {encoding} 编码 / the text is not in {encoding} ({exc.reason})", path=path,
+                            hint="give the source's encoding in the manifest (encoding = \"gbk\" or \"utf-8\")") from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
+        raise LayerSetError(f"无法读取数据源 / cannot read the source ({' '.join(str(exc).split())[:160]})", path=path,
+                            hint="check the file is complete and in the format its extension says") from None

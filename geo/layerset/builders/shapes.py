@@ -101,7 +101,8 @@ def _shape(ctx, spec):
 def shapes(ctx, *, features: list, clip: str = "land", zone_class: str | None = None, subtract: list | None = None):
     """Zones drawn from named places, one feature per spec.
 
-    Each spec has ``name_zh``, ``name_en``, optional ``zone_class`` and ``attrs``, and a
+    Each spec has ``name_zh``, ``name_en``, optional ``zone_class``, ``code`` (the official
+    ``zone_code``) and ``attrs``, and a
     ``shape``: ``circle`` (``place`` or ``places`` + ``area_km2`` or ``radius_m`` each), ``line``
     (``points`` or ``river``, optional ``to_nearest`` layer, ``width_m``), ``islands``
     (``places``, optional seaward ``buffer_m``) or ``layer`` (another layer's
@@ -120,6 +121,8 @@ def shapes(ctx, *, features: list, clip: str = "land", zone_class: str | None = 
                                 hint="check its place and clip")
         row = {"zone_class": spec.get("zone_class", zone_class), "name_zh": spec["name_zh"],
                "name_en": spec["name_en"], "geometry": geom}
+        if spec.get("code"):
+            row["zone_code"] = spec["code"]
         if spec.get("width_m"):
             row["width_m"] = float(spec["width_m"])
         row.update(spec.get("attrs", {}))
@@ -129,17 +132,18 @@ def shapes(ctx, *, features: list, clip: str = "land", zone_class: str | None = 
 
 def from_source(ctx, *, source: str, zone_class: str | None = None, class_field: str | None = None,
                 class_map: dict | None = None, name_zh_field: str = "name_zh", name_en_field: str | None = None,
-                keep: list | None = None, clip: str = "none"):
+                code_field: str | None = None, keep: list | None = None, clip: str = "none"):
     """Zones taken as they are from a source file (official boundaries, survey data).
 
     The class is ``zone_class`` for all features, or read from ``class_field``
     (mapped through ``class_map`` when given); names come from ``name_zh_field``
-    and ``name_en_field``; ``keep`` lists other attributes to carry over.
+    and ``name_en_field``; the official code (``zone_code``, e.g. ``HJZHGKDYBM``
+    of a control unit) from ``code_field``; ``keep`` lists other attributes to carry over.
     """
     gdf = ctx.source(source)
     fields = [c for c in gdf.columns if c != "geometry"]
     for what, field in (("class_field", class_field), ("name_zh_field", name_zh_field), ("name_en_field", name_en_field),
-                        *(("keep", k) for k in keep or [])):
+                        ("code_field", code_field), *(("keep", k) for k in keep or [])):
         if field and field not in gdf.columns and not (what == "name_zh_field" and field == "name_zh"):
             raise LayerSetError(f"source {source!r} has no field {field!r} ({what}); its fields: {', '.join(fields)}",
                                 hint="check the field name; garbled Chinese names mean a GBK file read as UTF-8 "
@@ -158,6 +162,8 @@ def from_source(ctx, *, source: str, zone_class: str | None = None, class_field:
         if geom.is_empty:
             continue
         row = {"zone_class": cls, "name_zh": name_zh, "name_en": name_en, "geometry": geom}
+        if code_field:
+            row["zone_code"] = rec.get(code_field)
         for k in keep or []:
             row[k] = rec.get(k)
         rows.append(row)
