@@ -42,11 +42,12 @@ CONTROLS = {
 }
 #: the web map's controls, popup fields and legend
 MAP_LABELS = {
+    "code": {"zh": "编码", "en": "Code"},
     "zoomIn": {"zh": "放大", "en": "Zoom in"},
     "zoomOut": {"zh": "缩小", "en": "Zoom out"},
     "fullscreen": {"zh": "全屏", "en": "Full screen"},
     "exitFullscreen": {"zh": "退出全屏", "en": "Exit full screen"},
-    "search": {"zh": "搜索区域或项目名称", "en": "Search zones or sites"},
+    "search": {"zh": "搜索区域名称、编码或项目名称", "en": "Search zones (name or code) or sites"},
     "notFound": {"zh": "未找到", "en": "Not found"},
     "cancel": {"zh": "取消", "en": "Cancel"},
     "hideMini": {"zh": "隐藏鹰眼图", "en": "Hide overview"},

@@ -14,10 +14,8 @@ from ..text import CONTROLS, LANGS, MAP_LABELS, UNITS, VERDICTS, other_lang
 
 __all__ = ["TEXT", "esc", "plain", "cap", "badge", "names", "tooltip", "zone_popup", "site_popup"]
 
-#: labels this module needs that :data:`geo.text.MAP_LABELS` may not have yet
-_OWN_LABELS = {"code": {"zh": "编码", "en": "Code"}}
 #: the map's labels by language: ``TEXT[lang][key]`` (from :data:`geo.text.MAP_LABELS`)
-TEXT = {lang: {key: text[lang] for key, text in {**_OWN_LABELS, **MAP_LABELS}.items()} for lang in LANGS}
+TEXT = {lang: {key: text[lang] for key, text in MAP_LABELS.items()} for lang in LANGS}
 
 
 def esc(value) -> str:
