@@ -15,6 +15,7 @@ __all__ = [
     "ExportError",
     "MapError",
     "ServiceError",
+    "NetworkInputError",
     "RequestTooLarge",
     "SiteInputWarning",
     "MapSizeWarning",
@@ -133,3 +134,11 @@ def error_line(exc: BaseException) -> str | None:
 def warning_line(message) -> str:
     """A warning as the command line prints it: one line."""
     return f"ecozone: warning: {' '.join(str(message).split())}"
+
+
+class AppError(EcozoneError, ValueError):
+    """The web app (``ecozone app``) cannot start as asked or refuses a request: users file, host, upload."""
+
+
+class NetworkInputError(EcozoneError, ValueError):
+    """A resistance raster, a sources file or a reclass table cannot be used for corridors."""

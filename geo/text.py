@@ -32,6 +32,8 @@ RELATIONS = {
     "crosses": {"zh": "穿越", "en": "crosses"},
     "touches": {"zh": "边界接触", "en": "touches"},
     "near": {"zh": "邻近", "en": "near"},
+    "cuts": {"zh": "切断廊道", "en": "cuts across"},
+    "along": {"zh": "沿廊道纵向占用", "en": "runs along"},
 }
 #: control levels of a manifest's zone classes, strictest first (shown where no rule gives a requirement)
 CONTROLS = {

@@ -59,7 +59,7 @@ def test_check_demo_all_outputs(runner, tmp_path):
                 "overlap_length_m", "distance_m", "rule_id", "verdict", "citation"]:
         assert col in detail.columns
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "示意数据" in html and "<svg" in html and "水污染防治法" in html
+    assert "示意数据" in html and "data:image/png;base64," in html and "水污染防治法" in html
     assert "checked 8 sites" in r.output
 
 
@@ -190,7 +190,7 @@ def test_a_report_that_cannot_be_written_leaves_no_results(runner, tmp_path):
     (["{sites}", "-o", "{tmp}/r.csv", "--detail", "{tmp}/./r.csv"], "-o and --detail name the same file"),
     (["{sites}", "-o", "{tmp}/r.csv", "--report", "{tmp}/r.csv"], "-o and --report name the same file"),
     (["{sites}", "-o", "layers/jinpu/build/jinpu.gpkg"], "-o lies inside the layer set jinpu"),
-    (["{sites}", "-o", "{tmp}/r.csv", "--report", "{tmp}/r.docx"], "unknown report format '.docx'"),
+    (["{sites}", "-o", "{tmp}/r.csv", "--report", "{tmp}/r.odt"], "unknown report format '.odt'"),
 ])
 def test_outputs_never_replace_an_input_or_each_other(runner, tmp_path, args, fragment):
     sites = tmp_path / "sites.csv"

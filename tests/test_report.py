@@ -1,7 +1,7 @@
-"""The HTML report: bounded whatever the batch, the same from batches as from one result, text kept as text."""
+"""The report (HTML here; Word and PDF in test_report_docx/pdf): bounded whatever the batch, the same from
+batches as from one result, detail modes, text kept as text."""
 from __future__ import annotations
 
-import re
 
 import geopandas as gpd
 import numpy as np
@@ -54,18 +54,31 @@ def test_a_large_batch_is_summarised_and_details_the_most_severe(runner, tmp_pat
     for jobs in ("1", "2"):
         out, rep = tmp_path / f"r{jobs}.csv", tmp_path / f"r{jobs}.html"
         r = runner.invoke(cli, ["check", str(sites), "--type", "T03", "-o", str(out), "--report", str(rep),
-                                "--jobs", jobs])
+                                "--detail", str(tmp_path / f"d{jobs}.csv"), "--jobs", jobs])
         assert r.exit_code == 0, r.output
-        reports[jobs] = re.sub(r"生成 generated [^;]*;", "", rep.read_text(encoding="utf-8"))
+        reports[jobs] = rep.read_text(encoding="utf-8").replace(f"d{jobs}.csv", "d.csv")
     html = reports["1"]
     assert reports["2"] == html  # worker processes give the same report
     verdicts = pd.read_csv(tmp_path / "r1.csv", encoding="utf-8-sig")["verdict"]
     assert html.count("<h2 id='s-") == DETAIL_LIMIT
-    assert "按区域 By zone met" in html and "按规则 By rule applied" in html
-    assert f"{len(pts)} sites in all; the {DETAIL_LIMIT} most severe are detailed" in html
-    assert f"<th>合计 Total</th><th>{len(pts)}</th>" in html
+    assert html.count("<img ") == DETAIL_LIMIT + 1  # a location figure per detailed site, one overview
+    assert "按区域统计 / Sites by zone met" in html and "按规则统计 / Sites by rule applied" in html
+    assert f"{len(pts):,} sites in all; {DETAIL_LIMIT} are detailed below (the most severe first)" in html
+    assert "every finding is in d.csv" in html  # where the full detail is
+    assert f"<td>合计 / Total</td><td>{len(pts):,}</td>" in html
     n_prohibited = int((verdicts == "prohibited").sum())
-    assert html.count(">禁止 / prohibited</span></h2>") == min(n_prohibited, DETAIL_LIMIT)
+    assert html.count("— 禁止 / prohibited</h2>") == min(n_prohibited, DETAIL_LIMIT)
+
+
+@pytest.mark.parametrize("mode", ["flagged", "none", "all"])
+def test_detail_modes_pick_the_sites_detailed(jinpu, mode):
+    res = check_sites(random_points(60, seed=7), jinpu)
+    verdicts = res.sites["verdict"].astype(str)
+    html = render_report(res, detail=mode)
+    want = {"flagged": int((verdicts != "allowed").sum()), "none": 0, "all": 60}[mode]
+    assert 0 < int((verdicts == "allowed").sum()) < 60
+    assert html.count("<h2 id='s-") == want
+    assert ("60 sites in all" in html) == (mode != "all")
 
 
 def test_a_small_batch_details_every_site_and_explains_the_mark(jinpu):
@@ -73,6 +86,7 @@ def test_a_small_batch_details_every_site_and_explains_the_mark(jinpu):
     html = render_report(res)
     assert html.count("<h2 id='s-") == 30 and "By zone met" not in html
     assert "(J): judgement — no clause squarely decides the case" in html
+    assert "Figures: drawn by ecozone with matplotlib" in html  # the report says how figures are drawn
 
 
 def test_text_from_sites_is_text_in_the_report(jinpu):
@@ -80,8 +94,8 @@ def test_text_from_sites_is_text_in_the_report(jinpu):
     pts["name"] = ["{{ 7*7 }}", "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>"]
     pts["site_id"] = ["'><b>x", "{% raw %}", "S3"]
     html = render_report(check_sites(pts, jinpu))
-    assert "{{ 7*7 }}" in html and "{% raw %}" in html
-    assert "<script" not in html and "<img" not in html and "<b>x" not in html
+    assert "{{ 7*7 }}" in html and "{% raw %}" in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html and "<img src=x" not in html and "<b>x" not in html
 
 
 @pytest.mark.parametrize("colour", ["red", "#12345", "#1a9641\" onload=\"alert(1)", "url(javascript:x)"])

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field, fields
 from functools import cache, partial
 from pathlib import Path
 
-from ..atomic import atomic_path
 from ..compliance import (COMPLIANCE_FORMATS, UNIT_COLUMNS, compliance_rows, compliance_table, met_units,
                           no_requirements, site_notes, write_compliance, zone_codes)
 from ..errors import ExportError
 from ..layerset.manifest import requirements_config
 from ..layerset.requirements import read_requirements
 from ..paths import refuse_clobber
-from ..report import ReportDigest, render_report
+from ..report import DETAIL_MODES, LANGS, ReportDigest, open_template, render_report
+from ..report import REPORT_FORMATS as _REPORT_FORMATS
 from ..results import ResultWriter
 from ..sites.coords import COORD_SYSTEMS
 from ..sites.read import read_sites, sites_from_inline
@@ -37,7 +37,7 @@ CHUNK = 100_000  # sites per batch
 PARALLEL_FROM = 20_000  # fewer sites are checked in one process
 MIN_JOBS = 1
 FAIL_ON = ("prohibited", "restricted")  # verdicts a check may fail on (exit code 3)
-REPORT_FORMATS = (".html", ".htm")
+REPORT_FORMATS = tuple(_REPORT_FORMATS)  # .html .htm .docx .pdf
 NO_SITES = "give a SITES file, --point or --wkt"
 
 
@@ -52,7 +52,7 @@ class CheckParams:
 
     Made from a command line or a service request, they are checked as the
     command line checks its options: the type of each field, ``jobs`` ≥ 1,
-    ``fail_on`` and ``coord_sys`` among their choices (``coord_sys`` in any
+    ``fail_on``, ``lang``, ``report_detail`` and ``coord_sys`` among their choices (``coord_sys`` in any
     case, kept in lower case), and no folder where a file is read or written.
     A wrong type raises TypeError; a value the command line refuses raises
     ValueError with the message it gives (naming the option), :data:`NO_SITES`
@@ -66,6 +66,9 @@ class CheckParams:
     out: str = _param("'-o' / '--out'")
     detail: str | None = _param("'--detail'", default=None)
     report: str | None = _param("'--report'", default=None)
+    lang: str = _param("'--lang'", default="both")
+    report_detail: str = _param("'--report-detail'", default="auto")
+    template: str | None = _param("'--template'", default=None)
     compliance: str | None = _param("'--compliance'", default=None)
     points: tuple[str, ...] = _param("'--point'", default=())
     wkts: tuple[str, ...] = _param("'--wkt'", default=())
@@ -85,8 +88,10 @@ class CheckParams:
                 raise TypeError(f"the check parameter {name} is {value!r}, not {getattr(hint, '__name__', hint)}")
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
-        for name in ("out", "detail", "report", "compliance"):
+        for name in ("out", "detail", "report", "compliance", "template"):
             _refuse_unusable_file(self, name)
+        _choice(self, "lang", LANGS)
+        _choice(self, "report_detail", DETAIL_MODES)
         if self.coord_sys is not None:
             object.__setattr__(self, "coord_sys", _choice(self, "coord_sys", COORD_SYSTEMS, any_case=True))
         if self.fail_on is not None:
@@ -108,15 +113,21 @@ class CheckParams:
         return next(f.metadata["hint"] for f in fields(cls) if f.name == name)
 
     def refuse_bad_outputs(self, layerset_root) -> None:
-        """Raise ExportError when an output would replace an input or another output, the report is not HTML
-        or the compliance table not .csv or .xlsx."""
+        """Raise ExportError when an output would replace an input or another output, the report is not
+        .html/.htm/.docx/.pdf, ``--template`` is not a Word file or goes with another format, or the compliance
+        table is not .csv or .xlsx."""
         refuse_clobber({"-o": self.out, "--detail": self.detail, "--report": self.report,
                         "--compliance": self.compliance},
-                       inputs=[x for x in (self.sites, layerset_root) if x])
+                       inputs=[x for x in (self.sites, layerset_root, self.template) if x])
         report = self.report and Path(self.report)
         if report and report.suffix.lower() not in REPORT_FORMATS:
-            raise ExportError(f"unknown report format {report.suffix!r}", path=report,
-                              hint=f"ecozone writes reports as HTML: name it {report.stem}.html")
+            raise ExportError(f"报告格式 {report.suffix!r} 不支持 / unknown report format {report.suffix!r}", path=report,
+                              hint=f"name it {report.stem}.docx, {report.stem}.pdf or {report.stem}.html")
+        if self.template:
+            if not report or report.suffix.lower() != ".docx":
+                raise ExportError("--template 只用于 Word 报告 / --template is for a Word report",
+                                  path=Path(self.template), hint="give --report NAME.docx, or leave out --template")
+            open_template(self.template)
         table = self.compliance and Path(self.compliance)
         if table and table.suffix.lower() not in COMPLIANCE_FORMATS:
             raise ExportError(f"unknown compliance table format {table.suffix!r}", path=table,
@@ -194,7 +205,7 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
     # batches of CHUNK sites are checked (by several processes when there are several batches) and written one
     # after another; what the report needs is gathered batch by batch too, and for the compliance table only the
     # units each site meets: memory stays bounded
-    digest = ReportDigest(ls) if params.report else None
+    digest = ReportDigest(ls, detail=params.report_detail, source=_source(params, gdf)) if params.report else None
     units = None
     if params.compliance:
         layer = requirements_config(ls.manifest)["layer"]
@@ -202,7 +213,8 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
     n, jobs = len(gdf), params.jobs
     with ResultWriter(params.out, detail=params.detail, overwrite=params.overwrite) as writer:
         size = CHUNK if jobs == 1 or n < PARALLEL_FROM else min(CHUNK, -(-n // (2 * jobs)))
-        prepare = partial(_prepared, writer.prepare, report=digest is not None, units=units)
+        prepare = partial(_prepared, writer.prepare, report=params.report_detail if digest is not None else None,
+                          units=units)
         batches = checked_batches(gdf, ls, size=size, prepare=prepare, jobs=jobs)
         done, met = 0, []
         if progress:
@@ -221,11 +233,9 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
             if progress:
                 progress(done, n)
         notes = site_notes(gdf) if reqs is not None else None
-        html = None
-        if digest is not None:
-            section = (compliance_table(digest.kept.detail, digest.kept.sites, ls, notes=notes)
-                       if reqs is not None else None)
-            html = render_report(digest, compliance=section)
+        section = None
+        if digest is not None and reqs is not None:
+            section = compliance_table(digest.kept.detail, digest.kept.sites, ls, notes=notes)
         table = None
         if params.compliance:
             import pandas as pd
@@ -233,9 +243,9 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
             table = compliance_rows(pd.concat(met, ignore_index=True) if met else pd.DataFrame(columns=UNIT_COLUMNS),
                                     reqs, ls, notes=notes)
         _unless(stop)  # the last moment nothing is in place yet
-        if html is not None:  # a failure here still leaves the results unwritten
-            with atomic_path(params.report, overwrite=params.overwrite) as tmp:
-                tmp.write_text(html, encoding="utf-8")
+        if digest is not None:  # a failure here still leaves the results unwritten
+            render_report(digest, params.report, lang=params.lang, template=params.template, compliance=section,
+                          batch=Path(params.sites).stem if params.sites else "", overwrite=params.overwrite)
         if table is not None:
             write_compliance(table, params.compliance, overwrite=params.overwrite)
     counts = writer.counts
@@ -268,12 +278,22 @@ def _unless(stop) -> None:
         raise InterruptedError("the command that asked for this check stopped; nothing written")
 
 
-def _prepared(prepare, result, *, report: bool, units):
+def _source(p: CheckParams, gdf) -> dict:
+    """What the report says of the input: the file, the CRS of its coordinates as read, the lon/lat system."""
+    crs = gdf.crs
+    label = f"{crs.name} (EPSG:{crs.to_epsg()})" if crs is not None and crs.to_epsg() else str(crs)
+    inline = " + ".join(x for x, v in (("--point", p.points), ("--wkt", p.wkts)) if v)
+    return {"file": " + ".join(x for x in (Path(p.sites).name if p.sites else "", inline) if x), "crs": label,
+            "coord_sys": p.coord_sys, "detail": Path(p.detail).name if p.detail else None}
+
+
+def _prepared(prepare, result, *, report: str | None, units):
     """A batch for the writer, its share of the report and the control units its sites meet (may run in a worker).
 
-    ``units`` is (layer, zone id → code) of the requirement list, or None.
+    ``report`` is the report's detail mode (None: no report); ``units`` is (layer, zone id → code) of the
+    requirement list, or None.
     """
     batch = prepare(result)
-    part = ReportDigest.part(result) if report else None
+    part = ReportDigest.part(result, detail=report) if report else None
     hits = met_units(result.detail, result.sites, layer=units[0], codes=units[1]) if units else None
     return batch, part, hits

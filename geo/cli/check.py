@@ -29,7 +29,17 @@ def _types_epilog() -> str:
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
               help="结果文件 .csv .json .geojson .gpkg .txt（界址点）/ results file (.txt: 界址点 coordinate file)")
 @click.option("--detail", type=click.Path(dir_okay=False), help="逐区域明细 CSV / one row per site and zone met")
-@click.option("--report", type=click.Path(dir_okay=False), help="HTML 报告 / self-contained HTML report")
+@click.option("--report", type=click.Path(dir_okay=False),
+              help="核查报告 .docx|.pdf|.html（按扩展名）/ report as Word, PDF or HTML (by the extension)")
+@click.option("--lang", type=click.Choice(["zh", "en", "both"]), default="both", show_default=True,
+              help="报告语言（both：中文在前）/ report language (both: Chinese first)")
+@click.option("--report-detail", type=click.Choice(["auto", "all", "flagged", "none"]), default="auto",
+              show_default=True,
+              help="报告详列哪些项目：auto（200 个以内全部，否则最严重的 200 个）、all、flagged（非“允许”）、none / "
+                   "sites the report details: auto (all up to 200, else the 200 most severe), all, flagged "
+                   "(every site not allowed), none")
+@click.option("--template", type=click.Path(dir_okay=False, exists=True),
+              help="Word 模板 .docx（保留其样式、页眉与标志）/ Word template whose styles, header and logo are kept")
 @click.option("--compliance", type=click.Path(dir_okay=False),
               help="三线一单符合性分析表 .csv|.xlsx（需图层集有准入清单）/ compliance table against the control "
                    "units' requirement lists (.csv or .xlsx; the layer set needs one)")
@@ -56,6 +66,8 @@ def command(ctx, sites, points, wkts, service, **params):
 
     \b
     ecozone check sites.csv --type T03 -o result.csv --detail detail.csv --report report.html
+    ecozone check 界址点.txt --type T03 -o result.csv --report 报告.docx --template 局模板.docx
+    ecozone check sites.csv --type T03 -o result.csv --report report.pdf --lang zh --report-detail flagged
     ecozone check --point 121.905,39.10 --type linear -o result.json
     ecozone check 界址点.txt --type T03 -o result.csv     （带号或 8 位 Y 定带 / zone from 带号 or an 8-digit Y）
     ecozone check drawing.dxf --crs EPSG:4550 --type T03 -o result.csv

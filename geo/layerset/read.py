@@ -38,6 +38,8 @@ class LayerSet:
     # the check's caches (geo.check), filled on first use; dataclasses.replace() starts them afresh
     _rule_table: RuleTable | None = field(default=None, init=False, repr=False, compare=False)
     _zone_index: ZoneIndex | None = field(default=None, init=False, repr=False, compare=False)
+    #: the ecological network (geo.network.graph.network_of): () until built, then (Network,) or (None,)
+    _network: tuple = field(default=(), init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:

@@ -5,7 +5,7 @@ import pandas as pd
 
 from .read import LayerSet
 
-__all__ = ["layer_summary", "indicators", "summary_table"]
+__all__ = ["layer_summary", "indicators", "network_lines", "summary_table"]
 
 
 def layer_summary(ls: LayerSet) -> pd.DataFrame:
@@ -70,4 +70,22 @@ def summary_table(ls: LayerSet) -> str:
     lines.append("")
     for ind in indicators(ls):
         lines.append(f"{ind['name_zh']} {ind['indicator']}: {ind['value']} {ind['unit']}  ({ind['note']})")
+    lines += network_lines(ls)
     return "\n".join(lines)
+
+
+def network_lines(ls: LayerSet) -> list:
+    """The connectivity indices of the layer set's ``[network]`` (none without one; docs/network.md)."""
+    from ..network.graph import network_of, ranked
+
+    net = network_of(ls)
+    if net is None:
+        return []
+    nodes, links, s = ranked(net)
+    top = nodes.sort_values("dPC", ascending=False).iloc[0] if len(nodes) else None
+    out = ["", f"生态网络连通性 network connectivity: IIC {s['IIC']:.6f}, PC {s['PC']:.6f} "
+           f"({s['nodes']} nodes, {s['links']} links; p = {s['probability']} @ {s['decay_m']:.0f} m)"]
+    if top is not None:
+        out.append(f"最重要节点 most important node: {top['name_zh']} / {top['name_en']} (dPC {top['dPC']:.2f} %); "
+                   f"ecozone network 列出全部 / lists all")
+    return out
