@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT := out
 
-.PHONY: install demo test lint bench system-deps clean
+.PHONY: install demo app test lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ system-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk gdal-bin poppler-utils >/dev/null; \
 	fi
+
+# the web app on the Jinpu set, for the one local user: http://127.0.0.1:8000/
+app: install
+	$(BIN)/ecozone app --layers layers/jinpu
 
 lint: install
 	$(BIN)/ruff check geo tests benchmarks scripts

@@ -18,7 +18,7 @@ from .. import __version__
 from ..errors import Terminated, error_line, warning_line
 
 #: the commands, each in the module of geo.cli of its name (imported when used, so the start stays light)
-COMMANDS = ["init", "add", "build", "validate", "layers", "check", "diff", "network", "corridors", "serve", "map",
+COMMANDS = ["init", "add", "build", "validate", "layers", "check", "diff", "network", "corridors", "serve", "app", "map",
             "export"]
 
 
