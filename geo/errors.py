@@ -16,6 +16,8 @@ __all__ = [
     "MapError",
     "ServiceError",
     "NetworkInputError",
+    "AppError",
+    "ClusterError",
     "RequestTooLarge",
     "SiteInputWarning",
     "MapSizeWarning",
@@ -142,3 +144,7 @@ class AppError(EcozoneError, ValueError):
 
 class NetworkInputError(EcozoneError, ValueError):
     """A resistance raster, a sources file or a reclass table cannot be used for corridors."""
+
+
+class ClusterError(EcozoneError, OSError):
+    """A Dask cluster (``ecozone check --cluster``) cannot be started or reached, or its workers see another build."""

@@ -20,10 +20,28 @@ from collections import deque
 from ..threads import mark_worker
 from .engine import check_sites
 
-__all__ = ["checked_batches"]
+__all__ = ["checked_batches", "checked_part", "warn_again"]
 
 _SHARED: dict = {}  # set before the workers are forked
 PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def checked_part(sites, layerset, prepare) -> tuple:
+    """``prepare(check_sites(sites, layerset))`` and the warnings it raised, as (category, message) pairs.
+
+    The per-partition kernel of every parallel path: the forked workers here
+    and the Dask workers of :mod:`geo.check.distributed`.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = prepare(check_sites(sites, layerset))
+    return out, [(w.category, str(w.message)) for w in caught]
+
+
+def warn_again(caught) -> None:
+    """Raise again, in the caller, the warnings :func:`checked_part` recorded in a worker."""
+    for category, message in caught:
+        warnings.warn(message, category, stacklevel=3)
 
 
 def _one(sites, layerset, start: int, size: int, prepare):
@@ -51,10 +69,8 @@ def _worker_init() -> None:
 
 
 def _work(start: int):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = _one(*_SHARED["args"][:2], start, *_SHARED["args"][2:])
-    return out, [(w.category, str(w.message)) for w in caught]
+    sites, layerset, size, prepare = _SHARED["args"]
+    return checked_part(sites.iloc[start:start + size], layerset, prepare)
 
 
 def checked_batches(sites, layerset, *, size: int, prepare=lambda r: r, jobs: int = 1):
@@ -83,8 +99,7 @@ def checked_batches(sites, layerset, *, size: int, prepare=lambda r: r, jobs: in
                 kept = getattr(out, "result", out)
                 if hasattr(kept, "layerset") and kept.layerset is None:  # it does not travel: see CheckResult
                     kept.layerset = layerset
-                for category, message in caught:
-                    warnings.warn(message, category, stacklevel=2)
+                warn_again(caught)
                 for start in todo:
                     pending.append(pool.apply_async(_work, (start,)))
                     break

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import typing
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from functools import cache, partial
 from pathlib import Path
@@ -51,7 +52,8 @@ class CheckParams:
     """The parameters of one check, as ``ecozone check`` takes them (fields in the order of its options).
 
     Made from a command line or a service request, they are checked as the
-    command line checks its options: the type of each field, ``jobs`` ≥ 1,
+    command line checks its options: the type of each field, ``jobs`` ≥ 1, ``cluster`` (local, local:N,
+    tcp://HOST:PORT; not with ``jobs`` > 1),
     ``fail_on``, ``lang``, ``report_detail`` and ``coord_sys`` among their choices (``coord_sys`` in any
     case, kept in lower case), and no folder where a file is read or written.
     A wrong type raises TypeError; a value the command line refuses raises
@@ -80,6 +82,7 @@ class CheckParams:
     fail_on: str | None = _param("'--fail-on'", default=None)
     overwrite: bool = _param("'--overwrite'", default=False)
     jobs: int = _param("'--jobs' / '-j'", default=1)
+    cluster: str | None = _param("'--cluster'", default=None)
 
     def __post_init__(self):
         for name, hint in self.types().items():
@@ -98,6 +101,8 @@ class CheckParams:
             _choice(self, "fail_on", FAIL_ON)
         if self.jobs < MIN_JOBS:
             raise ValueError(f"Invalid value for {self.hint('jobs')}: {self.jobs} is not in the range x>={MIN_JOBS}.")
+        if self.cluster is not None:
+            _cluster_spec(self)
         _refuse_unusable_file(self, "sites")  # (the command line reads its argument after its options)
         if not (self.sites or self.points or self.wkts):
             raise ValueError(NO_SITES)
@@ -166,6 +171,15 @@ def _refuse_unusable_file(params: CheckParams, name: str) -> None:
         raise ValueError(f"Invalid value for {params.hint(name)}: File {path!r} is not readable.")
 
 
+def _cluster_spec(params: CheckParams) -> None:
+    """``--cluster`` is local, local:N or tcp://HOST:PORT, and not given with ``--jobs`` N > 1."""
+    from .distributed import parse_cluster
+
+    parse_cluster(params.cluster)
+    if params.jobs > 1:
+        raise ValueError(f"Invalid value for {params.hint('jobs')}: give --jobs or --cluster, not both.")
+
+
 def _choice(params: CheckParams, name: str, choices, *, any_case: bool = False) -> str:
     """The choice a field names (in lower case when ``any_case``), or ValueError as click's Choice type words it."""
     value = getattr(params, name)
@@ -211,11 +225,19 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
         layer = requirements_config(ls.manifest)["layer"]
         units = (layer, zone_codes(ls, layer))
     n, jobs = len(gdf), params.jobs
-    with ResultWriter(params.out, detail=params.detail, overwrite=params.overwrite) as writer:
+    with ResultWriter(params.out, detail=params.detail, overwrite=params.overwrite) as writer, \
+            _client(params.cluster) as client:
         size = CHUNK if jobs == 1 or n < PARALLEL_FROM else min(CHUNK, -(-n // (2 * jobs)))
-        prepare = partial(_prepared, writer.prepare, report=params.report_detail if digest is not None else None,
-                          units=units)
-        batches = checked_batches(gdf, ls, size=size, prepare=prepare, jobs=jobs)
+        report = params.report_detail if digest is not None else None
+        if client is None:
+            prepare = partial(_prepared, writer.prepare, report=report, units=units)
+            batches = checked_batches(gdf, ls, size=size, prepare=prepare, jobs=jobs)
+        else:  # the same batches, checked on a Dask cluster (prepared there: the writer's part must travel)
+            from .distributed import checked_on_cluster
+
+            prepare = partial(_prepared, WriterPart(params.out, params.detail, writer.keep), report=report,
+                              units=units)
+            batches = checked_on_cluster(gdf, ls, client, size=CHUNK, prepare=prepare)
         done, met = 0, []
         if progress:
             progress(done, n)
@@ -271,6 +293,29 @@ def _read_sites(ls, p: CheckParams):
     frames = [f.to_crs(ls.storage_crs) for f in frames]
     frames[1]["site_id"] = [f"inline-{i + 1}" for i in range(len(frames[1]))]
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=ls.storage_crs)
+
+
+@contextmanager
+def _client(cluster: str | None):
+    """A Dask client for ``--cluster`` (None without it)."""
+    if cluster is None:
+        yield None
+        return
+    from .distributed import cluster_client
+
+    with cluster_client(cluster) as client:
+        yield client
+
+
+class WriterPart:
+    """:meth:`ResultWriter.prepare` of a writer to ``out`` and ``detail``, made where it runs (it pickles)."""
+
+    def __init__(self, out, detail, keep: bool):
+        self.args = (out, detail, keep)
+
+    def __call__(self, result):
+        out, detail, keep = self.args
+        return ResultWriter(out, detail=detail, overwrite=True, keep=keep).prepare(result)
 
 
 def _unless(stop) -> None:

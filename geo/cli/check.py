@@ -22,6 +22,19 @@ def _types_epilog() -> str:
     return "\b\n项目类型 Project types (--type, or a type/项目类型 column; code or alias):\n" + "\n".join(rows)
 
 
+def _cluster(ctx, param, value):
+    if value is None:
+        return None
+    from ..check.distributed import parse_cluster
+
+    try:
+        parse_cluster(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} 不是 local、local:N 或 tcp://主机:端口 / is not local, local:N or "
+                                 "tcp://HOST:PORT", ctx=ctx, param=param) from None
+    return value
+
+
 @click.command("check", epilog=_types_epilog())
 @click.argument("sites", required=False, type=click.Path(dir_okay=False))
 @layers_option
@@ -58,6 +71,11 @@ def _types_epilog() -> str:
 @overwrite_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="并行进程数（2 万个项目以上启用）/ worker processes for 20,000 sites or more")
+@click.option("--cluster", metavar="local[:N]|tcp://HOST:PORT", callback=_cluster,
+              help="在 Dask 集群上核查：local[:N] 本机 N 个进程，tcp://主机:端口 连接 dask scheduler"
+                   "（图层集须在各节点同一路径）/ "
+                   "check on a Dask cluster: local[:N] starts N worker processes here, tcp://HOST:PORT joins a running "
+                   "`dask scheduler` (the layer set at the same path on every worker); see docs/scale.md")
 @click.option("--service", metavar="URL",
               help="交给常驻核查服务（ecozone serve）/ let a running `ecozone serve` check, its layer set kept loaded")
 @click.pass_context
@@ -74,12 +92,16 @@ def command(ctx, sites, points, wkts, service, **params):
     ecozone check gaode_points.csv --coord-sys gcj02 --type T07 -o result.csv
     ecozone check sites.csv --type T03 -o result.csv --service http://127.0.0.1:8765
     ecozone check sites.csv --layers mylayers -o result.csv --compliance 符合性分析.xlsx
+    ecozone -v check parcels.parquet --type T03 -o result.csv --cluster tcp://10.0.0.5:8786
     """
     if not (sites or points or wkts):  # (CheckParams says the same; asked here too: a --service client stays light)
         raise click.UsageError("give a SITES file, --point or --wkt")
     params.update(sites=sites, points=list(points), wkts=list(wkts))
     obj = ctx.obj or {}
     quiet = obj.get("quiet", False)
+    if params.get("cluster") and (service or params["jobs"] > 1):
+        raise click.UsageError("--cluster 不与 --service 或 --jobs 同用 / give --cluster without --service and --jobs"
+                               ", not both")
     if service:  # the service has the layer set loaded; this process stays light
         from ..service import check_remote
 

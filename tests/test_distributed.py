@@ -1,0 +1,188 @@
+"""The check on dask.distributed: a local cluster and a scheduler with two worker processes on loopback give
+the bytes of the one-process run (points, lines, parcels, sites outside the coverage); a worker killed mid-run
+leaves a complete, equal result."""
+from __future__ import annotations
+
+import filecmp
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from geo.check import check_sites, pipeline
+from geo.check.batches import checked_batches
+from geo.check.distributed import checked_on_cluster, parse_cluster
+from geo.check.pipeline import CheckParams, run_check
+from geo.cli.main import cli
+from geo.errors import ClusterError
+from geo.sites.read import sites_from_inline
+
+HERE = Path(__file__).resolve().parent
+DASK = Path(sys.executable).with_name("dask")
+pytestmark = pytest.mark.filterwarnings("ignore::geo.errors.CoverageWarning")
+
+
+def _wkts(n: int = 60) -> list:
+    """Points, lines and parcels across the tiny layer set (zones A and B, both coverage edges); every seventh site
+    far outside the coverage (unknown)."""
+    out = []
+    for i in range(n):
+        x = 121.83 + i * 0.0018
+        if i % 7 == 3:
+            out.append(f"POINT ({122.6 + i * 0.001} 39.5)")
+        elif i % 5 == 0:
+            out.append(shapely.box(x, 39.11, x + 0.003, 39.12).wkt)
+        elif i % 5 == 1:
+            out.append(f"LINESTRING ({x} 39.105, {x + 0.004} 39.125)")
+        else:
+            out.append(f"POINT ({x} 39.116)")
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """``dask scheduler`` and ``dask worker --nworkers 2`` on loopback (free ports), stopped at the end."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], **quiet)]
+    procs.append(subprocess.Popen([str(DASK), "worker", address, "--nworkers", "2", "--nthreads", "1",
+                                   "--host", "127.0.0.1", "--no-dashboard"], **quiet))
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def _run(tiny, tmp_path, name: str, **kw) -> list:
+    out, detail = tmp_path / f"{name}.csv", tmp_path / f"{name}-detail.csv"
+    p = CheckParams(wkts=_wkts(), layers_dir=str(tiny.root), project_type="T03", out=str(out), detail=str(detail),
+                    **kw)
+    seen = []
+    outcome = run_check(tiny, p, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (60, 60)
+    return [out, detail, outcome.counts]
+
+
+def test_cluster_runs_give_the_bytes_of_one_process(tiny, tmp_path, monkeypatch, scheduler):
+    monkeypatch.setattr(pipeline, "CHUNK", 7)  # several blocks of several batches
+    one = _run(tiny, tmp_path, "one")
+    assert one[2]["unknown"] >= 8 and one[2]["prohibited"] and one[2]["restricted"]
+    for name, spec in (("local", "local:2"), ("tcp", scheduler)):
+        got = _run(tiny, tmp_path, name, cluster=spec)
+        assert filecmp.cmp(one[0], got[0], shallow=False), name
+        assert filecmp.cmp(one[1], got[1], shallow=False), name
+        assert got[2] == one[2]
+    kinds = pd.read_csv(one[0], encoding="utf-8-sig")["kind"]
+    assert {"point", "line", "parcel"} <= set(kinds)
+
+
+def test_the_cli_checks_on_a_cluster_and_refuses_bad_specs(tiny, tmp_path, scheduler):
+    out = tmp_path / "cli.csv"
+    args = ["check", "--layers", str(tiny.root), "--type", "T03", "-o", str(out), "--point", "121.86,39.116"]
+    res = CliRunner().invoke(cli, [*args, "--cluster", scheduler])
+    assert res.exit_code == 0, res.output
+    assert "prohibited" in out.read_text(encoding="utf-8-sig")
+    for bad in ("local:0", "spark://x:1", "tcp://nohost"):
+        res = CliRunner().invoke(cli, [*args, "--overwrite", "--cluster", bad])
+        assert res.exit_code == 2 and "'--cluster'" in res.output, res.output
+    res = CliRunner().invoke(cli, [*args, "--overwrite", "--cluster", "local", "--jobs", "2"])
+    assert res.exit_code == 2 and "not both" in res.output
+
+
+def test_an_unreachable_scheduler_is_one_error_and_nothing_written(tiny, tmp_path):
+    out = tmp_path / "r.csv"
+    p = CheckParams(wkts=_wkts(5), layers_dir=str(tiny.root), project_type="T03", out=str(out),
+                    cluster=f"tcp://127.0.0.1:{_free_port()}")
+    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
+        from geo.check import distributed
+
+        monkey = distributed.CONNECT_TIMEOUT_S
+        distributed.CONNECT_TIMEOUT_S = 2
+        try:
+            run_check(tiny, p)
+        finally:
+            distributed.CONNECT_TIMEOUT_S = monkey
+    assert list(tmp_path.iterdir()) == []
+    assert parse_cluster("local:3") == ("local", 3)
+
+
+class Blocking:
+    """A ``prepare`` that, until ``go`` exists, records its worker's pid in ``started`` and waits (the test then
+    kills that worker)."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+
+    def __call__(self, result):
+        go = self.folder / "go"
+        if not go.exists():
+            (self.folder / f"started-{os.getpid()}").write_text("")
+            deadline = time.monotonic() + 60
+            while not go.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        _ = result.detail
+        return result
+
+
+def test_a_worker_killed_mid_run_leaves_a_complete_equal_result(tiny, tmp_path, scheduler):
+    from distributed import Client
+
+    sites = sites_from_inline(wkts=_wkts(), project_type="T03")
+    expected = list(checked_batches(sites, tiny, size=7))
+    got, errors = [], []
+    with Client(scheduler, timeout=30) as client:
+        pids = set(client.run(os.getpid).values())
+
+        def run():
+            try:
+                got.extend(checked_on_cluster(sites, tiny, client, size=7, prepare=Blocking(str(tmp_path))))
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("started-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = [int(p.name.split("-")[1]) for p in tmp_path.glob("started-*")]
+        assert started and started[0] in pids
+        os.kill(started[0], signal.SIGKILL)
+        (tmp_path / "go").write_text("")
+        thread.join(120)
+    assert not errors, errors
+    assert len(got) == len(expected) == 9
+    for g, e in zip(got, expected):
+        pd.testing.assert_frame_equal(pd.DataFrame(g.sites.drop(columns="geometry")).astype(str),
+                                      pd.DataFrame(e.sites.drop(columns="geometry")).astype(str))
+        assert g.sites.geometry.geom_equals_exact(e.sites.geometry, 0).all()
+        pd.testing.assert_frame_equal(g.detail.astype(str), e.detail.astype(str))
+    whole = check_sites(sites, tiny)
+    assert sum(len(g.sites) for g in got) == len(whole.sites) == 60
