@@ -78,3 +78,38 @@ def test_a_site_away_from_the_network_has_no_network_finding(jinpu, net):
     assert not shapely.intersects(far, shapely.union_all(net.links.geometry.to_numpy()))
     rows, delta = site_impacts(net, [far])
     assert rows.empty and np.isnan(delta[0])
+
+
+def test_delta_pc_by_the_quadratic_form_is_pc_recomputed(jinpu, net):
+    """Parcels that sever nothing (in patches, across a patch edge, beside a corridor): ΔPC as the check works it
+    out for all at once equals PC recomputed one site at a time with the areas each takes off the patches."""
+    from geo.network.indices import pc
+
+    g = net.graph()
+    base = pc(g)
+    own = net.own
+    geoms = []
+    for k in range(4):
+        node = net.nodes.geometry.iloc[k]
+        p = shapely.point_on_surface(node)
+        geoms += [p.buffer(300), shapely.Point(node.exterior.coords[0]).buffer(500) if node.geom_type == "Polygon"
+                  else p.buffer(50)]
+    rows, delta = site_impacts(net, geoms)
+    assert not rows["severed"].any()
+    for s, site in enumerate(geoms):
+        area = np.maximum(g.area - shapely.area(shapely.intersection(own, site)), 0.0)
+        want = 100 * (base - pc(g.without(area=area))) / base
+        assert delta[s] == pytest.approx(want, rel=1e-6, abs=1e-12) and delta[s] > 0
+
+
+def test_a_point_is_a_disc_in_its_first_patch_only(net):
+    from geo.network.impact import met_pairs, point_delta_pc
+
+    core = net.nodes.geometry.iloc[0]  # a core, inside a source listed after it
+    p = shapely.point_on_surface(core)
+    assert sum(bool(shapely.contains(g, p)) for g in net.nodes.geometry) == 2  # counted once, in the core
+    _, by_geometry = site_impacts(net, [p])
+    by_lookup = point_delta_pc(net, 1, met_pairs(net, np.array([p], dtype=object)))
+    disc = site_impacts(net, [p.buffer(0.5, quad_segs=64)])[1]  # the same disc as a parcel
+    assert by_geometry[0] == pytest.approx(by_lookup[0]) == pytest.approx(disc[0], rel=1e-3)
+    assert by_geometry[0] > 0

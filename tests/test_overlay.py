@@ -67,3 +67,34 @@ def test_near_prefilter_never_misses_a_point_within_the_distance():
     dist = shapely.distance(shapely.points(x, y)[:, None], shapely.box(*boxes.T)[None, :]).min(axis=1)
     assert flagged[dist <= d].all()
     assert flagged.mean() < 0.8 and (~flagged).sum() > 10_000  # and it does spare the far ones
+
+
+def test_network_rows_sit_after_their_corridor_in_order_and_carry_delta_pc(jinpu):
+    """Random lines and parcels over Jinpu: (site, zone, relation) strictly sorted; cuts/along only on corridors,
+    each after the site's own finding of that corridor; ΔPC exactly on the network layers' rows."""
+    from geo.network.graph import network_of
+
+    net = network_of(jinpu)
+    corridors = net.links[net.links["kind"] == "corridor"].geometry
+    rng = np.random.default_rng(3)
+    centres = [shapely.point_on_surface(g) for g in corridors for _ in range(2)]
+    geoms = []
+    for c in centres:
+        x, y = c.x + rng.normal() * 300, c.y + rng.normal() * 300
+        geoms += [LineString([(x - 600, y - 400), (x + 600, y + 400)]), box(x - 250, y - 250, x + 250, y + 250)]
+    sites = normalize_sites(gpd.GeoDataFrame({"name": [f"s{i}" for i in range(len(geoms))]}, geometry=geoms,
+                                             crs=jinpu.measure_crs))
+    ov = overlay(sites, jinpu)
+    key = ov.site * 10**6 + ov.zone * 10 + ov.relation
+    assert (np.diff(key) > 0).all()
+    net_row = ov.relation >= Relation.CUTS
+    assert net_row.sum() > 5
+    layers = zone_index(jinpu).attrs["layer"].to_numpy()
+    assert set(layers[ov.zone[net_row]]) == {"eco_corridors"}
+    before = np.flatnonzero(net_row) - 1
+    before = np.where(ov.relation[before] >= Relation.CUTS, before - 1, before)  # along after cuts
+    assert (ov.site[before] == ov.site[net_row]).all() and (ov.zone[before] == ov.zone[net_row]).all()
+    assert (ov.relation[before] < Relation.NEAR).all()
+    on_net = np.isin(layers[ov.zone], ["eco_cores", "eco_sources", "eco_corridors"]) & (ov.relation != Relation.NEAR)
+    assert np.isfinite(ov.delta_pc[on_net]).all() and np.isnan(ov.delta_pc[~on_net]).all()
+    assert np.isfinite(ov.width_left[net_row]).all() and np.isnan(ov.width_left[~net_row]).all()

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from geo.check.relations import LABELS, Relation, relation_of_overlap
+from geo.check.relations import LABELS, NETWORK, Relation, relation_of_overlap
 from geo.text import RELATIONS
 
 
 def test_labels_are_the_words_the_outputs_and_texts_use():
-    assert LABELS == list(RELATIONS) == ["inside", "overlaps", "crosses", "touches", "near"]
+    assert LABELS == list(RELATIONS) == ["inside", "overlaps", "crosses", "touches", "near", "cuts", "along"]
     assert [Relation[w.upper()] for w in LABELS] == list(Relation)
+    assert NETWORK == ("cuts", "along") and all(Relation[w.upper()] > Relation.NEAR for w in NETWORK)
 
 
 def test_relation_of_overlap():

@@ -65,3 +65,44 @@ def test_named_class_beats_star_class_at_equal_specificity(tmp_path):
     extra = "STAR,zones,*,*,in,,*,*,prohibited,全区禁止,all prohibited,条款,false\n"
     t = read_rules(write(tmp_path, TINY_RULES + extra), LAYERS)
     assert t.applicable("zones", "c", "T03", "in").rule_id == "C-ALL"
+
+
+NETWORK_RULES = """\
+A-CUTS,zones,a,*,cuts,,*,*,restricted,切断,cuts,测试条款八,true
+A-CUTS-T05,zones,a,T05,cuts,,*,*,caution,线性横断,linear cut,测试条款九,true
+A-ALONG,zones,a,*,along,,*,*,prohibited,纵向占用,along,测试条款十,true
+"""
+
+
+def test_cuts_and_along_rules_apply_to_those_findings_only(tmp_path):
+    t = read_rules(write(tmp_path, TINY_RULES + NETWORK_RULES), LAYERS)
+    assert t.applicable("zones", "a", "T03", "in").rule_id == "A-ALL"  # never an in finding's rule
+    assert t.applicable("zones", "a", "T12", "in").rule_id == "A-T12"
+    assert t.applicable("zones", "c", "T01", "near", distance_m=100).rule_id == "C-NEAR"
+    assert t.applicable("zones", "a", "T03", "cuts").rule_id == "A-CUTS"  # beats the in rows of its zone
+    assert t.applicable("zones", "a", "T12", "cuts").rule_id == "A-CUTS"  # even a typed in row
+    assert t.applicable("zones", "a", "T05", "cuts").rule_id == "A-CUTS-T05"
+    assert t.applicable("zones", "a", "T05", "along").rule_id == "A-ALONG"
+    # no cuts rule for zone b: the finding takes the zone's in rule
+    assert t.applicable("zones", "b", "T05", "cuts", land_use="cross").rule_id == "B-CROSS"
+    assert t.zone_requirement("zones", "a").rule_id == "A-ALL"
+
+
+def test_unknown_relation_names_the_four(tmp_path):
+    with pytest.raises(RuleError, match="row 2.*unknown relation 'across'.*use in, near, cuts or along"):
+        read_rules(write(tmp_path, TINY_RULES.replace(",in,", ",across,", 1)), LAYERS)
+
+
+def test_a_cuts_rule_off_the_network_corridors_is_refused(tmp_path, tiny):
+    import dataclasses
+    import shutil
+
+    from geo.check.rules import layerset_rules
+
+    root = tmp_path / "tiny"
+    shutil.copytree(tiny.root, root, ignore=shutil.ignore_patterns("build"))
+    (root / "rules.csv").write_text(TINY_RULES + NETWORK_RULES, encoding="utf-8")
+    ls = dataclasses.replace(tiny, root=root)
+    with pytest.raises(RuleError, match=r"rules.csv, row 9, column relation: .*relation cuts applies to the corridor "
+                                        r"layers of \[network\] links only; zones is not one.*has no \[network\]: use in"):
+        layerset_rules(ls)

@@ -91,3 +91,30 @@ def test_the_lookup_is_kept_with_the_rule_table_for_its_zone_table(jinpu):
 def test_severity_zero_is_unknown_and_the_rest_follow_the_verdicts():
     assert VERDICT_OF_SEVERITY[UNKNOWN] == "unknown"
     assert all(VERDICT_OF_SEVERITY[s] == v for v, s in SEVERITY.items())
+
+
+def test_network_lookup_matches_the_rule_table(jinpu):
+    """cuts/along findings: the rule the look-up gives is the table's, per type and the strictest with none."""
+    from geo.check.relations import Relation
+
+    rules = layerset_rules(jinpu)
+    lookup = rule_lookup(rules, zone_index(jinpu).attrs)
+    keys = [k for k, (layer, *_) in enumerate(lookup.keys.itertuples(index=False)) if layer == "eco_corridors"]
+    combos = [(rel, k, t, lu, nmp) for rel in (Relation.CUTS, Relation.ALONG) for k in keys
+              for t in range(len(lookup.codes) + 1) for lu in (0, 1) for nmp in (0, 1)]
+    rel, k, t, lu, nmp = (np.array(c, dtype=np.int64) for c in zip(*combos))
+    got = lookup.network(rel, k, t, lu, nmp)
+    wrong = []
+    for i, (r, kk, tt, ll, nn) in enumerate(combos):
+        layer, zone_class, code = lookup.keys.iloc[kk]
+        label = Relation(r).label
+        per_type = [rules.applicable(layer, zone_class, c, label, LAND_USES[ll], bool(nn), zone_code=code)
+                    for c in lookup.codes]
+        general = rules.applicable(layer, zone_class, None, label, LAND_USES[ll], bool(nn), zone_code=code)
+        want = per_type[tt] if tt < len(lookup.codes) else _strictest(per_type + [general])
+        if got[i] != _position(rules, want):
+            wrong.append((label, layer, zone_class, tt, ll, nn))
+    assert not wrong, wrong[:5]
+    picked = {rules.rules[g].rule_id for g in got}
+    assert {"COR-PRI-CUTS", "COR-PRI-CUTS-LINEAR", "COR-PRI-ALONG", "COR-PRI-ALONG-OK"} <= picked
+    assert rules.rules[got[(rel == Relation.ALONG) & (t == len(lookup.codes))][0]].verdict == "prohibited"

@@ -59,13 +59,16 @@ def _chainage_column(ov: Overlay, is_line: np.ndarray):
 
 def detail_frame(sites: gpd.GeoDataFrame, *, overlay: Overlay, judged: Judged, zones: pd.DataFrame,
                  rules: RuleTable) -> pd.DataFrame:
-    """One row per finding: the zone (with its official ``zone_code``), relation, overlap, chainage, distance and rule."""
+    """One row per finding: the zone (with its official ``zone_code``), relation, overlap, chainage, distance, the
+    network's width left and ΔPC, and the rule (``cuts``/``along`` rows: the length inside the corridor, no share)."""
     ov, rule = overlay, judged.rule
     hs, hz, hrel = ov.site, ov.zone, ov.relation
     dim = ov.dim[hs]
-    met = hrel != Relation.NEAR
+    net = hrel >= Relation.CUTS
+    met = (hrel != Relation.NEAR) & ~net
     share = np.divide(ov.overlap, ov.measure[hs], out=np.zeros(len(hs)), where=(ov.measure[hs] > 0) & met)
     share = np.where(dim == 0, np.where(met, 1.0, 0.0), share)
+    share = np.where(net, np.nan, share)
     judgement = np.array([bool(r.judgement) for r in rules.rules] + [False], dtype=bool)
     zone = {c: _col(zones[c].to_numpy(), hz) for c in ("layer", "zone_id", "zone_code", "zone_class", "name_zh",
                                                         "name_en")}
@@ -81,9 +84,11 @@ def detail_frame(sites: gpd.GeoDataFrame, *, overlay: Overlay, judged: Judged, z
         "relation": _col(LABELS, hrel),
         "overlap_area_m2": np.where((dim == 2) & met, np.round(ov.overlap, 2), np.nan),
         "overlap_share": np.round(share, 6),
-        "overlap_length_m": np.where((dim == 1) & met, np.round(ov.overlap, 2), np.nan),
+        "overlap_length_m": np.where(((dim == 1) & met) | net, np.round(ov.overlap, 2), np.nan),
         "chainage": _chainage_column(ov, dim == 1),
         "distance_m": np.round(ov.distance, 1),
+        "width_left_m": ov.width_left,
+        "delta_pc": ov.delta_pc,
         "rule_id": text["rule_id"],
         "verdict": _col(VERDICT_OF_SEVERITY, judged.severity),
         "condition_zh": text["condition_zh"],

@@ -6,7 +6,9 @@ geometry; the coverage; the zones met by points, then by lines and parcels
 (whose chainage is taken along the line); the zones near each site. Zones are
 cut into small indexed pieces (:mod:`geo.check.zones`); points are located
 with one bulk STRtree query; parcels and lines skip the intersection wherever a
-piece contains them wholly.
+piece contains them wholly. Sites meeting the layer set's ecological network
+then get its findings (:func:`geo.network.impact.site_impacts`): rows ``cuts``
+and ``along`` beside their finding of the corridor, and ΔPC on each.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import pandas as pd
 import shapely
 
 from ..errors import CoverageWarning
+from ..network.graph import network_config, network_of
+from ..network.impact import point_delta_pc, site_impacts
 from .chainage import chainages
 from .footprints import Footprints
 from .relations import Relation, relation_of_overlap
@@ -37,7 +41,10 @@ class Overlay:
     ``overlap`` (m² or m), ``distance`` (m, for ``near``); sorted by site and zone.
     Per site: ``covered``, ``full`` (wholly inside the coverage), ``measure``
     (area or length), ``dim``, ``single`` (2D points); ``chain`` holds the chainage
-    text of line findings by (site, zone).
+    text of line findings by (site, zone). Network findings: ``CUTS`` and
+    ``ALONG`` rows (overlap: the length inside the corridor, m) with
+    ``width_left`` (m, NaN on other rows), and ``delta_pc`` (ΔPC of the site, %)
+    on them and on the site's findings of network layers (NaN elsewhere).
     """
 
     site: np.ndarray
@@ -51,6 +58,8 @@ class Overlay:
     dim: np.ndarray
     single: np.ndarray
     chain: dict
+    delta_pc: np.ndarray
+    width_left: np.ndarray
 
 
 class Findings(NamedTuple):
@@ -125,9 +134,10 @@ def overlay(sites, layerset, *, rules: RuleTable | None = None,
                                  touch_area_m2=touch_area_m2, touch_length_m=touch_length_m),
               *_near_zones(zi, fp, np.flatnonzero(cov.covered), rules.near_layers())]
     found = Findings.combined([s for s in steps if s is not None])
+    found, delta_pc, width_left = _network_findings(ls, zi, fp, found)
     return Overlay(site=found.site, zone=found.zone, relation=found.relation, overlap=found.overlap,
                    distance=found.distance, covered=cov.covered, full=cov.full, measure=measure, dim=fp.dim,
-                   single=fp.single, chain=_line_chainages(zi, fp, pairs))
+                   single=fp.single, chain=_line_chainages(zi, fp, pairs), delta_pc=delta_pc, width_left=width_left)
 
 
 # -- grid, coverage, measures ---------------------------------------------------------------------
@@ -335,6 +345,87 @@ def _near_boxes(boxes: np.ndarray, d: float, x: np.ndarray, y: np.ndarray, cells
     out = np.zeros(len(x), dtype=bool)
     out[inside] = mask[j[inside].astype(np.int64), i[inside].astype(np.int64)]
     return out
+
+
+# -- the ecological network ------------------------------------------------------------------------
+
+def _network_findings(ls, zi: ZoneIndex, fp: Footprints, found: Findings) -> tuple:
+    """The findings with the network's (cuts, along) inserted in order, and per finding ΔPC and the width left.
+
+    Points are answered from the nodes they lie in (:func:`~geo.network.impact.point_delta_pc`), without
+    geometry; lines and parcels by :func:`~geo.network.impact.site_impacts`.
+    """
+    delta, width = np.full(len(found.site), np.nan), np.full(len(found.site), np.nan)
+    conf = network_config(ls)
+    if conf is None or not len(found.site):
+        return found, delta, width
+    layers = zi.attrs["layer"].to_numpy()
+    on_net = np.isin(layers, [*conf.nodes, *conf.links])[found.zone] & (found.relation != Relation.NEAR)
+    if not on_net.any():
+        return found, delta, width
+    net = network_of(ls)
+    hit = found.site[on_net]  # sorted
+    sites = hit[np.r_[True, hit[1:] != hit[:-1]]]
+    node_of, link_of = _network_rows(net, zi.attrs)
+    rows_hit = [of_zone[found.zone[on_net]] for of_zone in (node_of, link_of)]
+    pairs = tuple((hit[row >= 0], row[row >= 0]) for row in rows_hit)  # (site, node row), (site, link row)
+    site_delta = np.full(len(sites), np.nan)
+    bare = fp.bare[sites]
+    if bare.any():
+        site_delta[bare] = point_delta_pc(net, int(bare.sum()), _pairs_of(pairs, sites[bare], fp.bare))
+    rows = pd.DataFrame({"site": np.zeros(0, dtype=np.int64)})
+    if not bare.all():
+        rest = sites[~bare]
+        rows, site_delta[~bare] = site_impacts(net, fp.in_coverage(rest), met=_pairs_of(pairs, rest, ~fp.bare))
+        rows["site"] = rest[rows["site"].to_numpy(np.int64)]
+    delta[on_net] = np.round(site_delta[np.searchsorted(sites, hit)], 4)
+    if rows.empty:
+        return found, delta, width
+    z = np.full(len(net.links), -1, dtype=np.int64)
+    z[link_of[link_of >= 0]] = np.flatnonzero(link_of >= 0)
+    z = z[rows["link"].to_numpy(np.int64)]
+    s = rows["site"].to_numpy(np.int64)
+    rel = np.where(rows["relation"].to_numpy() == Relation.CUTS.label, Relation.CUTS, Relation.ALONG).astype(np.int64)
+    extra = Findings(s, z, rel, rows["length_inside_m"].to_numpy(float), np.zeros(len(s)))
+    order = np.lexsort((extra.relation, extra.zone, extra.site))
+    extra = Findings(*(a[order] for a in extra))
+    at = _insertion_points(found, extra)
+    merged = Findings(*(np.insert(a, at, b) for a, b in zip(found, extra)))
+    return (merged, np.insert(delta, at, np.round(site_delta[np.searchsorted(sites, extra.site)], 4)),
+            np.insert(width, at, np.round(rows["width_left_m"].to_numpy(float)[order], 1)))
+
+
+def _network_rows(net, attrs: pd.DataFrame) -> tuple:
+    """Per zone of the zone table, its node row and its corridor's link row in the network (-1: none); kept in
+    ``net.cache`` for the zone table."""
+    cached = net.cache.get("zone_rows")
+    if cached is not None and cached[0] is attrs:
+        return cached[1]
+    zone_row = {key: i for i, key in enumerate(zip(attrs["layer"].to_numpy(), attrs["zone_id"].to_numpy()))}
+    out = []
+    for table, keep in ((net.nodes, None), (net.links, (net.links["kind"] == "corridor").to_numpy())):
+        of_zone = np.full(len(attrs), -1, dtype=np.int64)
+        for k, key in enumerate(zip(table["layer"], table["zone_id"])):
+            if key in zone_row and (keep is None or keep[k]):
+                of_zone[zone_row[key]] = k
+        out.append(of_zone)
+    net.cache["zone_rows"] = (attrs, tuple(out))
+    return tuple(out)
+
+
+def _pairs_of(pairs: tuple, sites: np.ndarray, mask: np.ndarray) -> tuple:
+    """The pairs of ``sites`` (sorted; ``mask`` marks them among all sites), sites as positions in ``sites``."""
+    return tuple((np.searchsorted(sites, s[mask[s]]), k[mask[s]]) for s, k in pairs)
+
+
+def _insertion_points(found: Findings, extra: Findings) -> np.ndarray:
+    """Where rows ``extra`` go among ``found`` (both sorted by site, zone, relation) to keep that order."""
+    def keys(f: Findings) -> np.ndarray:  # compared field by field
+        out = np.empty(len(f.site), dtype=[("s", np.int64), ("z", np.int64), ("r", np.int64)])
+        out["s"], out["z"], out["r"] = f.site, f.zone, f.relation
+        return out
+
+    return np.searchsorted(keys(found), keys(extra), side="right")
 
 
 def _first_of_pairs(s: np.ndarray, z: np.ndarray, rel: np.ndarray) -> np.ndarray:

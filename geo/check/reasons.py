@@ -48,6 +48,17 @@ def reason_parts(zh: bool, rel: Relation, name: str, verdict: str, cond: str, ci
     return (f"{v}: ", f" m from {name} — {cond} [{cite}]") if near else (f"{v}: {r} {name}", f" — {cond} [{cite}]")
 
 
+def network_text(zh: bool, rel: Relation, length_m: float, width_left_m: float, delta_pc: float) -> str:
+    """What a cuts/along finding measures (shown in brackets after the corridor's name, with a line's chainage):
+    ΔPC, and for along the length inside and the width left."""
+    d = f"{round(float(delta_pc), 4):g}"
+    if rel is Relation.ALONG:
+        length, width = f"{float(length_m):.0f}", f"{float(width_left_m):.0f}"
+        return f"廊道内 {length} 米，剩余宽度 {width} 米，ΔPC {d}%" if zh else \
+            f"{length} m inside, {width} m of its width left, ΔPC {d} %"
+    return f"ΔPC {d}%" if zh else f"ΔPC {d} %"
+
+
 def _named(name, code, lang: str) -> str:
     """A zone's name, with its official code after it when it has one."""
     code = "" if code is None or code != code else str(code)
@@ -137,6 +148,13 @@ def _notable(ov: Overlay, judged: Judged, zones: pd.DataFrame, rules: RuleTable,
             if ch:
                 own[i] = True
                 varying["zh"][i], varying["en"][i] = f"（{ch}）", f" ({ch})"
+    for i in np.flatnonzero(hrel[order] >= Relation.CUTS):  # network findings: their measures, each its own text
+        own[i] = True
+        ch = ov.chain.get((hs[order[i]], hz[order[i]]), "") if ov.chain else ""
+        for lang, (sep, fmt) in (("zh", ("；", "（{}）")), ("en", ("; ", " ({})"))):
+            text = network_text(lang == "zh", Relation(hrel[order[i]]), ov.overlap[order[i]],
+                                ov.width_left[order[i]], ov.delta_pc[order[i]])
+            varying[lang][i] = fmt.format(f"{ch}{sep}{text}" if ch else text)
     key = row_ids(np.where(own, -1 - np.arange(len(order)), kind)).ids
     return _Notable(order, hs[order], kind, heads, tails, varying, key)
 

@@ -1,11 +1,11 @@
-"""How a site meets a zone: inside, overlaps, crosses, touches or near."""
+"""How a site meets a zone: inside, overlaps, crosses, touches or near; and what it does to a corridor: cuts or along."""
 from __future__ import annotations
 
 from enum import IntEnum
 
 import numpy as np
 
-__all__ = ["Relation", "LABELS", "TOUCH_SHARE", "relation_of_overlap"]
+__all__ = ["Relation", "LABELS", "NETWORK", "TOUCH_SHARE", "relation_of_overlap"]
 
 #: an overlap under the contact tolerance is boundary contact only when it is also under this share of the site
 TOUCH_SHARE = 0.01
@@ -19,6 +19,9 @@ class Relation(IntEnum):
     CROSSES = 2
     TOUCHES = 3
     NEAR = 4
+    #: network findings (:mod:`geo.network.impact`), rows beside the site's finding of the corridor
+    CUTS = 5
+    ALONG = 6
 
     @property
     def label(self) -> str:
@@ -28,6 +31,8 @@ class Relation(IntEnum):
 
 #: the label of each code
 LABELS = [r.label for r in Relation]
+#: the labels of the network relations: a rule naming one applies to such findings only
+NETWORK = (Relation.CUTS.label, Relation.ALONG.label)
 
 
 def relation_of_overlap(overlap: np.ndarray, share: np.ndarray, is_line: np.ndarray, *,

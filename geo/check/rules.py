@@ -7,8 +7,11 @@ rule_id        unique id, e.g. ``WS-L1-T01``
 layer          layer id of the set
 zone_class     a class of that layer, or ``*``
 types          ``*`` or project-type codes/aliases separated by ``;``
-relation       ``in`` (the site meets the zone) or ``near`` (within
-               ``distance_m`` of it, which includes meeting it)
+relation       ``in`` (the site meets the zone), ``near`` (within
+               ``distance_m`` of it, which includes meeting it), or, for a
+               corridor of the ``[network]``, ``cuts`` (the site cuts it
+               across its whole width) or ``along`` (it runs along it:
+               length inside ≥ ``along_ratio`` × width; docs/network.md)
 distance_m     for ``near``: the distance in metres
 land_use       ``*``, ``occupy`` or ``cross`` (lines crossing without taking land)
 nmp            ``*``, ``true`` or ``false`` (national major project)
@@ -25,7 +28,9 @@ zone_code      optional column: the official code of one zone (e.g. a control
 Which rule applies: among the rules that match a site's zone, type, relation,
 land use and NMP flag, the most specific wins (a ``zone_code`` beats all, then an
 ``nmp`` value beats ``*``, then a ``land_use`` value, then a type list, then a
-named zone class); among equally specific rules the most severe. A rule with a
+named zone class); among equally specific rules the most severe. A ``cuts`` or
+``along`` rule applies to those findings only and beats every ``in`` rule there;
+where none matches, such a finding takes the zone's ``in`` rule. A rule with a
 ``zone_code`` applies to that zone only (a unit's own 准入清单 line); tables
 without the column work as before. An NMP row must list its types, so it
 relaxes a prohibition only for the types the table names.
@@ -39,7 +44,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RuleError
+from ..network.graph import network_config
 from ..text import VERDICT_ORDER, project_types, resolve_type
+from .relations import NETWORK
 
 __all__ = ["Rule", "RuleTable", "read_rules", "layerset_rules", "rules_of", "SEVERITY", "LAND_USES"]
 
@@ -47,6 +54,8 @@ __all__ = ["Rule", "RuleTable", "read_rules", "layerset_rules", "rules_of", "SEV
 SEVERITY = {v: len(VERDICT_ORDER) - i for i, v in enumerate(VERDICT_ORDER)}
 #: a site's land use: it occupies the land, or crosses it without taking any (a bridge, an overhead line)
 LAND_USES = ("occupy", "cross")
+#: the relations a rule may name
+RELATIONS = ("in", "near", *NETWORK)
 COLUMNS = ["rule_id", "layer", "zone_class", "types", "relation", "distance_m", "land_use", "nmp",
            "verdict", "condition_zh", "condition_en", "citation", "judgement"]
 #: columns a table may have (blank or absent: any zone)
@@ -72,13 +81,15 @@ class Rule:
 
     @property
     def specificity(self) -> int:
-        return ((16 if self.zone_code else 0) + (8 if self.nmp != "*" else 0) + (4 if self.land_use != "*" else 0)
-                + (2 if self.types else 0) + (1 if self.zone_class != "*" else 0))
+        return ((32 if self.relation in NETWORK else 0) + (16 if self.zone_code else 0) + (8 if self.nmp != "*" else 0)
+                + (4 if self.land_use != "*" else 0) + (2 if self.types else 0) + (1 if self.zone_class != "*" else 0))
 
     def matches(self, zone_class: str, project_type: str | None, relation: str, land_use: str, nmp: bool,
                 zone_code: str = "") -> bool:
         # a site in the zone is also within any distance of it: "near" rules apply to it too
         if self.zone_class not in ("*", zone_class) or (relation == "near" and self.relation != "near"):
+            return False
+        if self.relation in NETWORK and self.relation != relation:  # a cuts/along rule: those findings only
             return False
         if self.zone_code and self.zone_code != zone_code:
             return False
@@ -218,8 +229,9 @@ def read_rules(path, layers: dict | None = None) -> RuleTable:
                 raise RuleError(f"unknown verdict {verdict!r}", **where, column="verdict",
                                 hint=f"use one of {', '.join(VERDICT_ORDER)}")
             relation = row["relation"].strip()
-            if relation not in ("in", "near"):
-                raise RuleError(f"unknown relation {relation!r}", **where, column="relation", hint="use in or near")
+            if relation not in RELATIONS:
+                raise RuleError(f"unknown relation {relation!r} / 未知关系 {relation!r}", **where, column="relation",
+                                hint="use in, near, cuts or along / 填写 in、near、cuts 或 along")
             try:
                 distance = float(row["distance_m"] or 0)
             except ValueError:
@@ -254,7 +266,24 @@ def layerset_rules(ls) -> RuleTable:
     layers = {s.id: set(s.classes) for s in ls.manifest["layers"]}
     table = read_rules(Path(ls.root) / name, layers)
     _check_codes(table, ls, Path(ls.root) / name)
+    _check_network(table, ls, Path(ls.root) / name)
     return table
+
+
+def _check_network(table: RuleTable, ls, path: Path) -> None:
+    """Refuse a ``cuts``/``along`` rule on a layer that is not a corridor layer of ``[network]``: it would never apply."""
+    rows = [(row, r) for row, r in enumerate(table.rules, start=2) if r.relation in NETWORK]
+    if not rows:
+        return
+    conf = network_config(ls)
+    links = conf.links if conf is not None else ()
+    for row, r in rows:
+        if r.layer not in links:
+            raise RuleError(f"关系 {r.relation} 只适用于 [network] links 中的廊道图层，图层 {r.layer} 不在其中，此规则永不适用 / "
+                            f"relation {r.relation} applies to the corridor layers of [network] links only; "
+                            f"{r.layer} is not one, so the rule would never apply", path=path, row=row, column="relation",
+                            hint=f"用于 {', '.join(links)} 或改用 in / use it on {', '.join(links)}, or use in" if links
+                            else "图层集没有 [network]，改用 in / the layer set has no [network]: use in")
 
 
 def _check_codes(table: RuleTable, ls, path: Path) -> None:

@@ -3,7 +3,9 @@
 Which rule applies depends on the zone's layer, class and (where a rule names
 it) official code, the site's project type, land use and NMP flag, and for
 ``near`` the distance: every combination met is worked out once from the rule
-table (:class:`RuleLookup`) and looked up for the findings as arrays.
+table (:class:`RuleLookup`) and looked up for the findings as arrays. Network
+findings (``cuts``, ``along``) take their own rules, else the zone's ``in`` rule
+(:mod:`geo.check.rules`).
 """
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ class RuleLookup:
     ``keys``; the code is "" unless a rule names it),
     type ``t`` (position in ``codes``; ``len(codes)`` for none given), land use
     ``lu`` (0 occupy, 1 cross) and NMP flag. ``key_of_zone`` maps zone rows to keys.
-    ``near`` rules are worked out on demand, per distance band (``near_bands``).
+    ``near`` rules are worked out on demand, per distance band (``near_bands``), and
+    the rules of network findings per combination met (``network_picks``).
     """
 
     rules: RuleTable
@@ -46,6 +49,27 @@ class RuleLookup:
     codes: list
     #: (key, type, land use, nmp) -> (rule distances, rule per distance band)
     near_bands: dict = field(default_factory=dict)
+    #: (relation code, key, type, land use, nmp) -> rule of a network finding
+    network_picks: dict = field(default_factory=dict)
+
+    def network(self, rel, k, t, lu, nmp) -> np.ndarray:
+        """The rule of each network finding (relation code, zone key, type, land use, nmp); no type: the strictest."""
+        out = np.full(len(k), -1, dtype=np.int64)
+        grp = pd.DataFrame({"rel": rel, "k": k, "t": t, "lu": lu, "nmp": nmp})
+        position = {id(r): i for i, r in enumerate(self.rules.rules)}
+        for combo, rows in grp.groupby(["rel", "k", "t", "lu", "nmp"], sort=False).indices.items():
+            if combo not in self.network_picks:
+                r_code, key, t_i, lu_i, nmp_i = (int(c) for c in combo)
+                layer, zone_class, zone_code = self.keys.iloc[key]
+                types = self.codes if t_i == len(self.codes) else [self.codes[t_i]]
+                picked = [self.rules.applicable(layer, zone_class, code, Relation(r_code).label, LAND_USES[lu_i],
+                                                bool(nmp_i), zone_code=zone_code) for code in types]
+                general = (self.rules.applicable(layer, zone_class, None, Relation(r_code).label, LAND_USES[lu_i],
+                                                 bool(nmp_i), zone_code=zone_code) if t_i == len(self.codes) else None)
+                best = _strictest(picked, general)
+                self.network_picks[combo] = -1 if best is None else position[id(best)]
+            out[rows] = self.network_picks[combo]
+        return out
 
     def near(self, k, t, lu, nmp, dist) -> np.ndarray:
         """The near rule of each (zone key, type, land use, nmp, distance): the strictest over all types when none is given.
@@ -80,6 +104,13 @@ class RuleLookup:
         return bands, np.asarray(picks, dtype=np.int64)
 
 
+def _strictest(per_type: list, general):
+    """The rule of a site of no given type: the strictest of each type's and the general row's (ties to the general,
+    whose text states the zone's requirement); never a false clearance."""
+    given = [r for r in [*per_type, general] if r is not None]
+    return max(given, key=lambda r: (SEVERITY[r.verdict], r.types is None)) if given else None
+
+
 def _inside_rules(rules: RuleTable, keys: pd.DataFrame, codes: list) -> np.ndarray:
     """The ``in`` rule of every (zone key, type, land use, nmp); see :class:`RuleLookup`."""
     position = {id(r): i for i, r in enumerate(rules.rules)}
@@ -93,12 +124,9 @@ def _inside_rules(rules: RuleTable, keys: pd.DataFrame, codes: list) -> np.ndarr
                     table[k, t_i, lu_i, nmp_i] = -1 if r is None else position[id(r)]
                     per_type.append(r)
                 # no type given: the strictest over all types (never a false clearance)
-                given = [r for r in per_type if r is not None]
                 general = rules.applicable(layer, zone_class, None, "in", lu, bool(nmp_i), zone_code=zone_code)
-                if general is not None:
-                    given.append(general)
-                if given:  # ties go to the general row, whose text states the zone's requirement
-                    top = max(given, key=lambda r: (SEVERITY[r.verdict], r.types is None))
+                top = _strictest(per_type, general)
+                if top is not None:
                     table[k, len(codes), lu_i, nmp_i] = position[id(top)]
     return table
 
@@ -147,9 +175,13 @@ def judge(ov: Overlay, sites, rules: RuleTable, zones: pd.DataFrame) -> Judged:
     nmp = sites["nmp"].to_numpy().astype(bool) if "nmp" in sites else np.zeros(n, bool)
     lu, nmp = lu.astype(np.int64), nmp.astype(np.int64)
     rule = np.full(len(hs), -1, dtype=np.int64)
-    is_in = hrel != Relation.NEAR
+    is_net = hrel >= Relation.CUTS
+    is_in = (hrel != Relation.NEAR) & ~is_net
     rule[is_in] = lookup.inside[lookup.key_of_zone[hz[is_in]], t_idx[hs[is_in]], lu[hs[is_in]], nmp[hs[is_in]]]
-    near = np.flatnonzero(~is_in)
+    net = np.flatnonzero(is_net)
+    if len(net):
+        rule[net] = lookup.network(hrel[net], lookup.key_of_zone[hz[net]], t_idx[hs[net]], lu[hs[net]], nmp[hs[net]])
+    near = np.flatnonzero(hrel == Relation.NEAR)
     if len(near):
         rule[near] = lookup.near(lookup.key_of_zone[hz[near]], t_idx[hs[near]], lu[hs[near]], nmp[hs[near]],
                                  ov.distance[near])

@@ -17,7 +17,7 @@ probability p = exp(−k·d) (:func:`geo.network.indices.decay_k`). A_L is the l
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
@@ -100,6 +100,10 @@ class Network:
     edges: dict
     landscape_m2: float
     config: NetworkConfig
+    #: each node's own part (its geometry less the nodes before it, prepared): what its ``area_m2`` measures
+    own: np.ndarray | None = None
+    #: what :mod:`geo.network.impact` works out once per network (its corridors as arrays, p* per set of lost joins)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def graph(self) -> Graph:
         """The graph the indices are computed on."""
@@ -107,8 +111,9 @@ class Network:
         return Graph(self.nodes["area_m2"].to_numpy(float), e["i"], e["j"], e["p"], self.landscape_m2)
 
 
-def _nodes(ls, conf: NetworkConfig) -> gpd.GeoDataFrame:
-    rows, taken = [], None
+def _nodes(ls, conf: NetworkConfig) -> tuple:
+    """The nodes, and each one's own part (see :class:`Network`)."""
+    rows, owns, taken = [], [], None
     for lid in conf.nodes:
         gdf = ls.measured(lid)
         for _, z in gdf.iterrows():
@@ -116,9 +121,12 @@ def _nodes(ls, conf: NetworkConfig) -> gpd.GeoDataFrame:
             taken = z.geometry if taken is None else shapely.union(taken, z.geometry)
             rows.append({"layer": lid, "zone_id": z["zone_id"], "name_zh": z["name_zh"], "name_en": z["name_en"],
                          "area_m2": float(shapely.area(own)), "geometry": z.geometry})
+            owns.append(own)
     nodes = gpd.GeoDataFrame(rows, geometry="geometry", crs=ls.measure_crs)
     nodes.insert(0, "node_id", [f"N{k + 1:02d}" for k in range(len(nodes))])
-    return nodes
+    own = np.array(owns, dtype=object)
+    shapely.prepare(own)
+    return nodes, own
 
 
 def _widths(gdf: gpd.GeoDataFrame) -> tuple:
@@ -135,7 +143,7 @@ def build_network(ls, *, decay_m: float | None = None) -> Network | None:
     conf = network_config(ls, decay_m=decay_m)
     if conf is None:
         return None
-    nodes = _nodes(ls, conf)
+    nodes, own = _nodes(ls, conf)
     geoms = nodes.geometry.to_numpy()
     tree = shapely.STRtree(geoms)
     links, edges = [], []
@@ -167,7 +175,8 @@ def build_network(ls, *, decay_m: float | None = None) -> Network | None:
     e = np.array(edges, dtype=float).reshape(-1, 5)
     edge_cols = {"link": e[:, 0].astype(np.int64), "i": e[:, 1].astype(np.int64), "j": e[:, 2].astype(np.int64),
                  "distance_m": e[:, 3], "p": e[:, 4]}
-    return Network(nodes=nodes, links=lk, edges=edge_cols, landscape_m2=float(shapely.area(ls.coverage)), config=conf)
+    return Network(nodes=nodes, links=lk, edges=edge_cols, landscape_m2=float(shapely.area(ls.coverage)), config=conf,
+                   own=own)
 
 
 def network_of(ls) -> Network | None:

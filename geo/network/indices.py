@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.csgraph import csgraph_from_dense, shortest_path
 
-__all__ = ["decay_k", "Graph", "iic", "pc", "Importance", "importance"]
+__all__ = ["decay_k", "Graph", "iic", "pstar", "pc", "Importance", "importance"]
 
 
 def decay_k(decay_m: float, probability: float = 0.5) -> float:
@@ -69,7 +69,7 @@ def iic(g: Graph) -> float:
     return float(g.area @ frac @ g.area) / g.landscape ** 2
 
 
-def _pstar(g: Graph) -> np.ndarray:
+def pstar(g: Graph) -> np.ndarray:
     """p*_ij: the maximum product of direct probabilities over all paths (shortest paths on −log p)."""
     with np.errstate(divide="ignore"):
         w = -np.log(np.clip(g.p, 0.0, 1.0))
@@ -78,7 +78,7 @@ def _pstar(g: Graph) -> np.ndarray:
 
 def pc(g: Graph) -> float:
     """Probability of Connectivity: Σ_i Σ_j a_i a_j p*_ij / A_L²."""
-    return float(g.area @ _pstar(g) @ g.area) / g.landscape ** 2
+    return float(g.area @ pstar(g) @ g.area) / g.landscape ** 2
 
 
 @dataclass
@@ -107,8 +107,8 @@ def importance(g: Graph, link_groups: np.ndarray) -> Importance:
     (num = Σ Σ a_i a_j p*_ij, both ×100) and connector = dPC − intra − flux.
     """
     i0, p0 = iic(g), pc(g)
-    pstar = _pstar(g)
-    num = float(g.area @ pstar @ g.area)
+    ps = pstar(g)
+    num = float(g.area @ ps @ g.area)
     n = len(g.area)
     node_diic, node_dpc = np.zeros(n), np.zeros(n)
     for k in range(n):
@@ -116,7 +116,7 @@ def importance(g: Graph, link_groups: np.ndarray) -> Importance:
         node_diic[k], node_dpc[k] = _delta(i0, iic(h)), _delta(p0, pc(h))
     a = g.area.astype(float)
     intra = 100.0 * a ** 2 / num if num > 0 else np.zeros(n)
-    cross = pstar @ a - np.diag(pstar) * a
+    cross = ps @ a - np.diag(ps) * a
     flux = 200.0 * a * cross / num if num > 0 else np.zeros(n)
     groups = np.unique(link_groups)
     link_diic, link_dpc = np.zeros(len(groups)), np.zeros(len(groups))
