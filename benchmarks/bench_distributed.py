@@ -6,7 +6,8 @@ generator) the same ``run_check`` (sites file → results CSV, the layer set alr
 
 * in one process, and with the forked pool (``--jobs 2``);
 * on a LocalCluster of 2 worker processes (``--cluster local:2``, the cluster's start-up timed apart);
-* on ``dask scheduler`` + ``dask worker --nworkers 2`` over TCP on loopback (started beforehand).
+* on ``dask scheduler`` + ``dask worker --nworkers 2`` over TCP on loopback (started beforehand);
+* the same, with the zones split in space (each task reads its area's zone pieces from the zone store).
 
 Printed: wall time, peak memory of each Dask worker (its high-water mark), the partitions, the overhead per
 partition (wall − one-process time ÷ workers, over the partitions each worker ran), whether the CSV is
@@ -40,6 +41,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_check import sites_file  # noqa: E402
 from geo.check import pipeline  # noqa: E402
+from geo.check import distributed  # noqa: E402
 from geo.check.distributed import BLOCK_BATCHES, cluster_client  # noqa: E402
 from geo.check.pipeline import CheckParams, run_check  # noqa: E402
 from geo.errors import CoverageWarning  # noqa: E402
@@ -106,10 +108,16 @@ def workload(ls, kind: str, n: int, tmp: Path, tcp: str) -> None:
         local = _on(ls, path, tmp / f"{kind}-local.csv", client, "local:2")
     with cluster_client(tcp) as client:  # (run_check connects again: the connection is timed in the run)
         remote = _on(ls, path, tmp / f"{kind}-tcp.csv", client, tcp)
+        distributed.zone_store(ls)  # written once a build: not timed
+        limit, distributed.SPLIT_FROM_MB = distributed.SPLIT_FROM_MB, -1
+        try:
+            split = _on(ls, path, tmp / f"{kind}-split.csv", client, tcp)
+        finally:
+            distributed.SPLIT_FROM_MB = limit
     # the local run in the table starts its own cluster: the start-up measured above is subtracted
     local_run = min(_check(ls, path, tmp / f"{kind}-local.csv", cluster="local:2") - start, local["seconds"])
     parts = max(BLOCK_BATCHES, -(-n // pipeline.CHUNK))
-    same = {k: filecmp.cmp(base, tmp / f"{kind}-{k}.csv", shallow=False) for k in ("fork", "local", "tcp")}
+    same = {k: filecmp.cmp(base, tmp / f"{kind}-{k}.csv", shallow=False) for k in ("fork", "local", "tcp", "split")}
     print(f"\n### {n:,} {kind} × jinpu ({parts} partitions of ≤ {pipeline.CHUNK:,} sites)")
     print("| run | wall (s) | ÷ one process | worker peak (MB) | CSV byte-identical |")
     print("|---|---|---|---|---|")
@@ -119,6 +127,9 @@ def workload(ls, kind: str, n: int, tmp: Path, tcp: str) -> None:
           f"{', '.join(f'{m:.0f}' for m in local['worker_peak_mb'])} | {same['local']} |")
     print(f"| scheduler + 2 workers over TCP | {remote['seconds']:.2f} | {one / remote['seconds']:.2f}× | "
           f"{', '.join(f'{m:.0f}' for m in remote['worker_peak_mb'])} | {same['tcp']} |")
+    print(f"| the same, zones split in space | {split['seconds']:.2f} | {one / split['seconds']:.2f}× | "
+          f"{', '.join(f'{m:.0f}' for m in split['worker_peak_mb'])} (high-water marks: after the run above) | "
+          f"{same['split']} |")
     per_part = max(0.0, remote["seconds"] - one / 2) / max(1, parts / 2)
     print(f"overhead per partition (TCP wall − one-process ÷ 2, over the {parts / 2:.0f} partitions a worker ran): "
           f"{per_part * 1000:.0f} ms")

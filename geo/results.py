@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,11 +36,15 @@ from .errors import ExportError, SiteInputError
 from .text import FORMULA_CHARS, FORMULA_GUARD, VERDICTS
 
 __all__ = ["write_results", "read_results", "ResultWriter", "Batch", "RESULT_FORMATS", "spreadsheet_safe",
-           "FORMULA_CHARS"]
+           "FORMULA_CHARS", "PART_NAME"]
 
-RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg", ".txt")
+RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg", ".txt", ".parquet")
 #: formats written whole at the end (the others stream batch by batch)
 _WHOLE = (".json", ".geojson", ".txt")
+#: formats written as a folder of parts, one per batch (a GeoParquet dataset)
+_DATASET = (".parquet",)
+#: the name of the k-th part of a dataset output (zero-padded: name order is input order)
+PART_NAME = "part-{:05d}.parquet"
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -78,6 +83,7 @@ def write_results(result, out, *, overwrite: bool = True, name: str | None = Non
     tab, a carriage return or ``'`` gets a leading ``'``, so Excel and WPS show
     it as text (see :func:`spreadsheet_safe`; numbers stay numbers). GeoJSON is
     RFC 7946 (WGS84), its collection named ``name`` (default the file's stem);
+    ``.parquet`` is a GeoParquet dataset, a folder of parts (see :class:`ResultWriter`);
     GeoPackage holds ``sites`` and ``findings``; JSON nests each site's findings;
     TXT is the land-survey 界址点 coordinate file (GBK, CGCS2000 Gauss-Krüger of
     the sites' zone, 8-digit Y), each site's verdict as its 地块用途, for the
@@ -93,6 +99,10 @@ def write_results(result, out, *, overwrite: bool = True, name: str | None = Non
     ext = out.suffix.lower()
     if ext not in RESULT_FORMATS:
         raise ExportError(f"unknown output format {ext!r}", path=out, hint=f"use one of {', '.join(RESULT_FORMATS)}")
+    if ext in _DATASET:
+        with ResultWriter(out, overwrite=overwrite) as writer:
+            writer.add(result)
+        return out
     with atomic_path(out, overwrite=overwrite) as tmp:
         _write_results(result, tmp, ext, name or out.stem)
     return out
@@ -162,6 +172,12 @@ def read_results(path) -> gpd.GeoDataFrame | None:
 
 def _read_results(path: Path) -> gpd.GeoDataFrame | None:
     suffix = path.suffix.lower()
+    if suffix in _DATASET:
+        try:
+            gdf = gpd.read_parquet(path)
+        except (pa.ArrowException, OSError, ValueError, TypeError, KeyError):  # not GeoParquet: not results
+            return None
+        return gdf if "verdict" in gdf.columns else None
     if suffix in (".csv", ".txt"):
         with path.open(encoding="utf-8-sig", errors="replace") as f:
             header = f.readline()
@@ -267,6 +283,7 @@ class Batch:
     tables: list
     gpkg: tuple | None = None
     result: object = None
+    parquet: object = None  # the sites with their verdicts, for a dataset output
 
 
 class ResultWriter:
@@ -274,7 +291,10 @@ class ResultWriter:
 
     CSV outputs (results and ``detail``) and GeoPackage stream each batch to a
     temporary file; JSON and GeoJSON gather the batches and are written at the
-    end. Everything is renamed into place only when :meth:`close` succeeds; on
+    end; ``.parquet`` is a GeoParquet dataset, a folder holding one part per
+    batch (``part-00000.parquet``, … in input order: :data:`PART_NAME`), made
+    as a hidden folder beside the target and renamed into place whole.
+    Everything is renamed into place only when :meth:`close` succeeds; on
     an error nothing is left behind. Keeps the verdict counts.
 
     A batch is written by a background thread while the caller checks the
@@ -303,10 +323,15 @@ class ResultWriter:
         self._created: list = []  # folders made for the outputs
         self._pool = None
         self._pending = None
+        self._parts = 0  # parts of a dataset output written or in flight
 
     def _tmp(self, target: Path) -> Path:
         if target not in self._tmps:
             self._created += make_parents(target.parent)
+            if target.suffix.lower() in _DATASET:
+                self._tmps[target] = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", suffix=target.suffix,
+                                                           dir=target.parent))
+                return self._tmps[target]
             fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
             os.close(fd)
             os.unlink(tmp)
@@ -320,11 +345,14 @@ class ResultWriter:
             self._fh[target].write(BOM)
         _write_table(table, self._fh[target], header=first)
 
-    def _write(self, tables: list, sites, findings) -> None:
-        """Write one batch (in the background thread)."""
+    def _write(self, tables: list, sites, findings, part=None) -> None:
+        """Write one batch (in the background thread); ``part`` is (its file, its sites) for a dataset."""
         for target, table in tables:
             with writing(target):
                 self._append_csv(target, table)
+        if part is not None:
+            with writing(self.out):
+                part[1].to_parquet(part[0], index=False)
         if sites is not None:
             with writing(self.out):
                 tmp = self._tmp(self.out)
@@ -348,7 +376,8 @@ class ResultWriter:
         if self.keep:
             _ = result.detail  # built now: the kept result travels without its builder
         return Batch(counts=result.counts(), n=len(result.sites), tables=tables, gpkg=gpkg,
-                     result=result if self.keep else None)
+                     result=result if self.keep else None,
+                     parquet=_typed_blanks(result.sites) if self.ext in _DATASET else None)
 
     def add(self, result) -> None:
         """Write (or keep) one batch: a check's result, or :meth:`prepare`'s batch."""
@@ -358,7 +387,7 @@ class ResultWriter:
         self.n += batch.n
         if batch.result is not None:
             self.parts.append(batch.result)
-        if not batch.tables and batch.gpkg is None:
+        if not batch.tables and batch.gpkg is None and batch.parquet is None:
             return
         self._wait()
         if self._pool is None:
@@ -368,7 +397,11 @@ class ResultWriter:
                                             initializer=gdal_errors_as_exceptions)
         tables = [(self.out if k == "out" else self.detail, t) for k, t in batch.tables]
         sites, findings = batch.gpkg if batch.gpkg is not None else (None, None)
-        self._pending = self._pool.submit(self._write, tables, sites, findings)
+        part = None
+        if batch.parquet is not None:
+            part = (self._tmp(self.out) / PART_NAME.format(self._parts), batch.parquet)
+            self._parts += 1
+        self._pending = self._pool.submit(self._write, tables, sites, findings, part)
 
     def _stop(self) -> None:
         try:
@@ -393,9 +426,11 @@ class ResultWriter:
             if self.ext in _WHOLE:
                 with writing(self.out):
                     _write_results(self.result(), self._tmp(self.out), self.ext, self.out.stem)
+            if self.ext in _DATASET:
+                self._tmp(self.out)  # (an empty dataset when no batch came)
             for target, tmp in list(self._tmps.items()):
                 with writing(target):
-                    os.replace(tmp, target)
+                    _replace(tmp, target)
                 del self._tmps[target]
         except BaseException:
             self.abort()
@@ -415,7 +450,10 @@ class ResultWriter:
                 pass
         self._fh.clear()
         for tmp in self._tmps.values():
-            discard(tmp)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                discard(tmp)
         self._tmps.clear()
         remove_folders(self._created)
         self._created = []
@@ -429,6 +467,34 @@ class ResultWriter:
         else:
             self.abort()
         return False
+
+
+def _typed_blanks(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``sites`` with text columns that are blank in every row typed as text, so the parts of a dataset agree.
+
+    (Arrow gives an all-blank object column the null type, which the parts where the column holds text
+    cannot be read into.)
+    """
+    blank = [c for c in sites.columns if c != sites.geometry.name and sites[c].dtype == object
+             and sites[c].isna().all()]
+    return sites.astype(dict.fromkeys(blank, "str")) if blank else sites
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` over ``target``; a folder (a dataset) swaps with what is there, which is then removed."""
+    if not tmp.is_dir() or not os.path.lexists(target):
+        os.replace(tmp, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.stem}.old.", dir=target.parent))
+    try:
+        os.replace(target, old / "x")
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            os.replace(old / "x", target)  # the previous output back in place
+            raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def concat_results(parts: list):

@@ -186,3 +186,108 @@ def test_a_worker_killed_mid_run_leaves_a_complete_equal_result(tiny, tmp_path, 
         pd.testing.assert_frame_equal(g.detail.astype(str), e.detail.astype(str))
     whole = check_sites(sites, tiny)
     assert sum(len(g.sites) for g in got) == len(whole.sites) == 60
+
+
+def _parts(tmp_path, n_parts: int = 3):
+    """The sites of :func:`_wkts` as one GeoParquet file and as a dataset of ``n_parts`` parts (named so that
+    name order is file order)."""
+    import geopandas as gpd
+    import numpy as np
+
+    geoms = shapely.from_wkt(_wkts())
+    gdf = gpd.GeoDataFrame({"id": [f"S{i:03d}" for i in range(len(geoms))], "type": "T03",
+                            "note": [None] * 30 + ["n"] * 30}, geometry=geoms, crs=4490)
+    one = tmp_path / "one.parquet"
+    gdf.to_parquet(one)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for k, rows in enumerate(np.array_split(np.arange(len(gdf)), n_parts)):
+        gdf.iloc[rows].to_parquet(folder / f"part-{k}.parquet")
+    (folder / "_SUCCESS").write_text("")  # (what Spark leaves; not a part)
+    return one, folder
+
+
+def test_a_geoparquet_dataset_is_read_as_its_parts_in_name_order(tiny, tmp_path, scheduler):
+    one, folder = _parts(tmp_path)
+    base = ["check", "--layers", str(tiny.root)]
+    runs = {"file": [str(one)], "folder": [str(folder)], "url": [folder.as_uri()],
+            "cluster": [str(folder), "--cluster", scheduler]}
+    for name, args in runs.items():
+        res = CliRunner().invoke(cli, [*base, *args, "-o", str(tmp_path / f"{name}.csv"),
+                                       "--detail", str(tmp_path / f"{name}-d.csv")])
+        assert res.exit_code == 0, (name, res.output)
+    for name in ("folder", "url", "cluster"):
+        assert filecmp.cmp(tmp_path / "file.csv", tmp_path / f"{name}.csv", shallow=False), name
+        assert filecmp.cmp(tmp_path / "file-d.csv", tmp_path / f"{name}-d.csv", shallow=False), name
+    assert list(pd.read_csv(tmp_path / "folder.csv", encoding="utf-8-sig")["site_id"]) == [
+        f"S{i:03d}" for i in range(60)]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = CliRunner().invoke(cli, [*base, str(empty), "-o", str(tmp_path / "e.csv")])
+    assert res.exit_code == 2 and "is a directory" in res.output, res.output  # not a dataset: refused as any folder
+    (folder / "part-3.parquet").write_text("not parquet")
+    res = CliRunner().invoke(cli, [*base, str(folder), "-o", str(tmp_path / "e.csv")])
+    assert res.exit_code == 2 and "parts" in res.output and "cannot read" in res.output, res.output
+    assert not (tmp_path / "e.csv").exists()
+
+
+def test_a_dataset_output_is_the_single_file_output_row_for_row(tiny, tmp_path, monkeypatch):
+    import geopandas as gpd
+
+    from geo.results import read_results
+
+    monkeypatch.setattr(pipeline, "CHUNK", 7)  # 9 batches, 9 parts
+    one, _ = _parts(tmp_path)
+    common = {"sites": str(one), "layers_dir": str(tiny.root)}
+    run_check(tiny, CheckParams(out=str(tmp_path / "one.gpkg"), **common))
+    for name, kw in (("here", {}), ("local", {"cluster": "local:2"})):
+        out = tmp_path / f"{name}.parquet"
+        run_check(tiny, CheckParams(out=str(out), **kw, **common))
+        assert sorted(p.name for p in out.iterdir()) == [f"part-{k:05d}.parquet" for k in range(9)]
+        got, want = gpd.read_parquet(out), gpd.read_file(tmp_path / "one.gpkg", layer="sites")
+        assert list(got.columns) == list(want.columns) and len(got) == 60
+        pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")).astype(str),
+                                      pd.DataFrame(want.drop(columns="geometry")).astype(str))
+        assert got.geometry.geom_equals_exact(want.geometry, 1e-12).all() and got.crs == want.crs
+        assert list(read_results(out)["verdict"]) == list(want["verdict"])
+    # replaced whole with --overwrite; a run that fails leaves the old dataset and nothing else
+    out = tmp_path / "here.parquet"
+    (out / "part-00099.parquet").write_text("stale")
+    run_check(tiny, CheckParams(out=str(out), overwrite=True, **common))
+    assert len(list(out.iterdir())) == 9
+    calls = []
+    with pytest.raises(InterruptedError):
+        run_check(tiny, CheckParams(out=str(out), overwrite=True, **common), stop=lambda: calls.append(1) or
+                  len(calls) > 3)
+    assert len(list(out.iterdir())) == 9
+    with pytest.raises(InterruptedError):
+        run_check(tiny, CheckParams(out=str(tmp_path / "new.parquet"), **common), stop=lambda: calls.append(1) or
+                  len(calls) > 6)
+    assert not (tmp_path / "new.parquet").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_zones_split_in_space_give_the_same_answers(tiny, tmp_path, monkeypatch, scheduler):
+    """Each task reads only the zone pieces of its partition's box; the zones A and B are cut across partitions."""
+    from distributed import Client
+
+    from geo.check import distributed
+    from geo.check.zones import zone_index
+
+    monkeypatch.setattr(distributed, "MIN_PART", 1)  # 4 partitions a block: each zone meets several
+    sites = sites_from_inline(wkts=_wkts(), project_type="T03")
+    sites["radius_m"] = [50.0 if i % 11 == 2 else 0.0 for i in range(len(sites))]
+    expected = list(checked_batches(sites, tiny, size=7))
+    with Client(scheduler, timeout=30) as client:
+        got = list(checked_on_cluster(sites, tiny, client, size=7, split_zones=True))
+    for g, e in zip(got, expected, strict=True):
+        pd.testing.assert_frame_equal(pd.DataFrame(g.sites.drop(columns="geometry")).astype(str),
+                                      pd.DataFrame(e.sites.drop(columns="geometry")).astype(str))
+        pd.testing.assert_frame_equal(g.detail.astype(str), e.detail.astype(str))
+    store = distributed.zone_store(tiny)
+    whole = zone_index(tiny)
+    x0, y0, x1, y1 = shapely.bounds(whole.pieces).T
+    left = (x0.min(), y0.min(), (x0.min() + x1.max()) / 2, y1.max())
+    part = distributed.area_index(tiny, str(store), left)
+    assert 0 < len(part.pieces) < len(whole.pieces) and part.attrs is not None
+    assert set(part.piece_zone) < set(whole.piece_zone)

@@ -669,3 +669,24 @@ def test_dxf_in_degrees_with_coord_sys(tmp_path):
     assert gdf.geometry[0].distance(shapely.Point(121.8, 39.1)) < 1e-8
     with pytest.raises(SiteInputError, match="applies to longitude/latitude"):
         read_sites(SITES / "drawing_cm123.dxf", crs="EPSG:4550", coord_sys="bd09")
+
+
+def test_a_geoparquet_dataset_reads_its_parts_in_name_order_and_numbers_rows_across_them(tmp_path):
+    import geopandas as gpd
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    ids = [["A", "B"], ["C", "D", "E"], ["F", "B"]]
+    for k in reversed(range(len(ids))):  # written last part first: name order, not writing order, decides
+        gpd.GeoDataFrame({"id": ids[k], "type": "T03"}, geometry=[shapely.Point(121.8, 39.1)] * len(ids[k]),
+                         crs=4490).to_parquet(folder / f"part-{k:02d}.parquet")
+    (folder / ".part-99.parquet").write_text("a hidden leftover is not a part")
+    with pytest.raises(SiteInputError, match=r"parts, row 7: site id 'B' is used more than once \(also row 2"):
+        read_sites(folder)
+    (folder / "part-02.parquet").unlink()
+    gdf = read_sites(folder)
+    assert list(gdf["site_id"]) == ["A", "B", "C", "D", "E"] and gdf.crs.to_epsg() == 4490
+    assert list(read_sites(folder.as_uri())["site_id"]) == list(gdf["site_id"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SiteInputError, match="the folder holds no .parquet part"):
+        read_sites(tmp_path / "empty")

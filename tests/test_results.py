@@ -300,3 +300,22 @@ def test_hostile_text_cannot_break_a_jzd_txt(runner, tmp_path):
                          "＠SUM(A1)"]  # @ is full-width in these files: no formula
     got, want = pd.read_csv(again, encoding="utf-8-sig"), pd.read_csv(first, encoding="utf-8-sig")
     assert list(got["verdict"]) == list(want["verdict"]) and len(got) == len(want)
+
+
+def test_results_as_a_geoparquet_dataset_read_back_as_written(formula_result, tmp_path):
+    from geo.errors import ExportError
+    from geo.results import read_results
+
+    out = write_results(formula_result, tmp_path / "r.parquet")
+    assert [p.name for p in out.iterdir()] == ["part-00000.parquet"]
+    back = gpd.read_parquet(out)
+    assert back.crs == formula_result.sites.crs and list(back["name"]) == FORMULAS
+    assert list(read_results(out)["verdict"]) == list(formula_result.sites["verdict"])
+    with pytest.raises(ExportError, match="output exists"):
+        write_results(formula_result, out, overwrite=False)
+
+
+def test_a_dataset_output_on_a_full_disk_leaves_nothing(warm, tmp_path):
+    out = tmp_path / "new" / "r.parquet"
+    _one_line_refusal(limited([*ECOZONE, "check", DEMO, "-o", out], 2_000), out)
+    assert not (tmp_path / "new").exists()

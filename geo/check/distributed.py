@@ -24,9 +24,18 @@ A run, :func:`checked_on_cluster`:
 * the caller gets the batches in order, at most a few blocks ahead; the
   scheduler re-runs the tasks of a worker lost mid-run (results it held are
   computed again).
+
+Layer sets whose zone index is large (its cache over :data:`SPLIT_FROM_MB`, or
+``split_zones=True``) are split in space too: the client writes the index's
+pieces once per build as a GeoParquet file sorted along a Hilbert curve
+(:func:`zone_store`); the workers do not load the whole index, and each task
+reads only the pieces within its partition's box (grown by the largest
+``near`` distance and footprint radius) into an index of its own
+(:func:`area_index`). The answers stay the same bytes.
 """
 from __future__ import annotations
 
+import copy
 import importlib.util
 import logging
 import socket
@@ -43,7 +52,8 @@ from .batches import checked_part, warn_again
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CLUSTER_FORMS", "parse_cluster", "cluster_client", "checked_on_cluster", "LayerSetPlugin", "opened"]
+__all__ = ["CLUSTER_FORMS", "parse_cluster", "cluster_client", "checked_on_cluster", "LayerSetPlugin", "opened",
+           "zone_store", "area_index", "SPLIT_FROM_MB"]
 
 CLUSTER_FORMS = "local, local:N or tcp://HOST:PORT"
 #: batches per block (a block is joined back into the input order by one task)
@@ -51,8 +61,13 @@ BLOCK_BATCHES = 4
 #: the fewest sites worth a partition of their own
 MIN_PART = 1_000
 CONNECT_TIMEOUT_S = 20
+#: a zone index whose cache file is larger than this (MB) is split in space with the sites
+SPLIT_FROM_MB = 256
+#: pieces per row group of the zone store (the unit a task's bounding-box read skips or reads)
+STORE_ROW_GROUP = 8_192
 
 _OPENED: dict = {}  # in a worker: (folder, content hash) -> the layer set, opened once
+_ATTRS: dict = {}  # in a worker: zone store -> the zones' attributes (one row a zone), read once
 
 
 def parse_cluster(spec: str) -> tuple[str, int | str | None]:
@@ -110,8 +125,11 @@ def _say_dashboard(client) -> None:
              link or "not served (install bokeh to see it)")
 
 
-def opened(root: str, build: str, content_hash: str):
+def opened(root: str, build: str, content_hash: str, store: str | None = None):
     """The layer set of folder ``root`` (its build ``build``) in this process, opened once, index and rules ready.
+
+    With a zone ``store`` (the layer set split in space) the whole zone index is not loaded: each task reads
+    its area's pieces (:func:`area_index`).
 
     Raises
     ------
@@ -131,7 +149,8 @@ def opened(root: str, build: str, content_hash: str):
             raise ClusterError(f"worker {socket.gethostname()} sees another build of layer set {ls.name} "
                                f"({got} ≠ {content_hash})", path=build,
                                hint="give every worker the same layer set folder at the same path, built once")
-        zone_index(ls)
+        if store is None:
+            zone_index(ls)
         rules_of(ls)
         _OPENED.clear()
         _OPENED[key] = ls
@@ -145,8 +164,8 @@ class LayerSetPlugin(WorkerPlugin):
     and opens the layer set from its folder (:func:`opened`).
     """
 
-    def __init__(self, root: str, build: str, content_hash: str):
-        self.where = (root, build, content_hash)
+    def __init__(self, root: str, build: str, content_hash: str, store: str | None = None):
+        self.where = (root, build, content_hash, store)
         self.name = f"ecozone-layerset-{content_hash}"
 
     def setup(self, worker=None):
@@ -155,19 +174,106 @@ class LayerSetPlugin(WorkerPlugin):
 
     def teardown(self, worker=None):
         _OPENED.clear()
+        _ATTRS.clear()
 
 
-def _where(ls) -> tuple:
+def _where(ls, split_zones: bool | None) -> tuple:
+    """(folder, build, content hash, zone store or None): what a worker needs to open the layer set."""
     from ..layerset.build import default_build_path
-    from .zones import zone_index
+    from .zones import cache_path, zone_index
 
     content = (ls.meta or {}).get("content_hash")
     if not content:
         raise ClusterError(f"layer set {ls.name} has no content hash", path=ls.root,
                            hint=f"rebuild it: ecozone build {ls.root}")
     zone_index(ls)  # written beside the build here, so the workers read it instead of making it each
+    if split_zones is None:
+        cache = cache_path(ls)
+        split_zones = cache.exists() and cache.stat().st_size > SPLIT_FROM_MB * 2**20
     root = Path(ls.root).resolve()
-    return str(root), str(default_build_path(root)), content
+    return str(root), str(default_build_path(root)), content, str(zone_store(ls)) if split_zones else None
+
+
+def zone_store(ls) -> Path:
+    """The zone index's pieces and the coverage's, as GeoParquet sorted along a Hilbert curve (written once a build).
+
+    Columns ``piece`` (its number in the index), ``zone`` (the zone's row; -1 for a piece of the coverage) and
+    the geometry (measurement CRS), with GeoParquet's bounding-box columns, so a reader given a box reads only
+    the row groups that may meet it.
+    """
+    import geopandas as gpd
+
+    from ..atomic import atomic_path
+    from .zones import zone_index
+
+    path = Path(ls.root) / "build" / f"{ls.name}.zstore-{ls.meta['content_hash'][:16]}.parquet"
+    if path.exists():
+        return path
+    zi = zone_index(ls)
+    n, m = len(zi.pieces), len(zi.cov_pieces)
+    store = gpd.GeoDataFrame({"piece": np.concatenate([np.arange(n), np.arange(m)]),
+                              "zone": np.concatenate([zi.piece_zone, np.full(m, -1)]).astype(np.int64)},
+                             geometry=np.concatenate([zi.pieces, zi.cov_pieces]), crs=ls.measure_crs)
+    store = store.iloc[np.argsort(store.geometry.hilbert_distance(), kind="stable")]
+    with atomic_path(path) as tmp:
+        store.to_parquet(tmp, index=False, write_covering_bbox=True, row_group_size=STORE_ROW_GROUP)
+    return path
+
+
+def area_index(ls, store: str, box):
+    """A zone index of the pieces of ``store`` that meet ``box`` (measurement CRS), zones numbered as in the whole.
+
+    Without the grid of the whole index (the pieces answer alone; the same findings, tested). A layer with no
+    piece in the box keeps one piece from elsewhere (the check wants each layer's pieces; one too far to be
+    near any site changes no answer).
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    from .zones import ZoneIndex, _checked_layers, _zone_attrs, _zone_frame
+
+    layers = _checked_layers(ls)
+    if store not in _ATTRS:
+        _ATTRS.clear()
+        attrs = _zone_attrs(ls, layers)
+        _ATTRS[store] = attrs, _one_piece_a_layer(store, attrs)
+    attrs, spare = _ATTRS[store]
+    got = gpd.read_parquet(store, bbox=tuple(box))
+    layer_of = attrs["layer"].to_numpy()
+    zone = got["zone"].to_numpy()
+    missing = ~spare["layer"].isin(layer_of[zone[zone >= 0]]).to_numpy()
+    if missing.any():
+        got = pd.concat([got, spare.loc[missing, got.columns]], ignore_index=True)
+    got = got.iloc[np.argsort(got["piece"].to_numpy() - (got["zone"].to_numpy() < 0) * (1 << 62), kind="stable")]
+    zone = got["zone"].to_numpy()
+    geoms = np.asarray(got.geometry.values, dtype=object)
+    return ZoneIndex(attrs=attrs, pieces=geoms[zone >= 0], piece_zone=zone[zone >= 0], grid=None, cov_grid=None,
+                     cov_pieces=geoms[zone < 0], zones_loader=lambda: _zone_frame(ls, layers), max_vertices=256)
+
+
+def _one_piece_a_layer(store: str, attrs):
+    """The first piece of each layer in the store, with its layer (read once a worker)."""
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    zone = pq.read_table(store, columns=["piece", "zone"]).to_pandas()
+    zone = zone[zone["zone"] >= 0].sort_values("piece")
+    first = zone.assign(layer=attrs["layer"].to_numpy()[zone["zone"].to_numpy()]).drop_duplicates("layer")
+    got = gpd.read_parquet(store, filters=[[("zone", ">=", 0), ("piece", "in", first["piece"].tolist())]])
+    return got.assign(layer=attrs["layer"].to_numpy()[got["zone"].to_numpy()])
+
+
+def _in_area(ls, sites, store: str):
+    """``ls`` with the zone index of the area of ``sites``: their box grown by the largest near distance and radius."""
+    from .rules import rules_of
+
+    margin = max(rules_of(ls).near_layers().values(), default=0.0) + 1.0
+    if "radius_m" in sites and len(sites):
+        margin += float(np.nanmax(sites["radius_m"].to_numpy(dtype=float)))
+    x0, y0, x1, y1 = sites.geometry.to_crs(ls.measure_crs).total_bounds
+    area = copy.copy(ls)  # (the rules and the layers shared; the index its own)
+    area._zone_index = area_index(ls, store, (x0 - margin, y0 - margin, x1 + margin, y1 + margin))
+    return area
 
 
 def _register(client, where: tuple) -> None:
@@ -187,7 +293,10 @@ def hilbert_parts(geoms, n_parts: int, bounds) -> list:
 
 def _check_part(sites, pos, where):
     """Phase 1: one partition checked (its findings built), with the input positions of its sites."""
-    result, caught = checked_part(sites, opened(*where), _built)
+    ls = opened(*where)
+    if where[3] is not None:
+        ls = _in_area(ls, sites, where[3])
+    result, caught = checked_part(sites, ls, _built)
     return result, pos, caught
 
 
@@ -226,14 +335,16 @@ def _join(parts, where, start: int, size: int, prepare) -> tuple:
     return out, caught
 
 
-def checked_on_cluster(sites, layerset, client, *, size: int, prepare=lambda r: r):
+def checked_on_cluster(sites, layerset, client, *, size: int, prepare=lambda r: r, split_zones: bool | None = None):
     """``prepare(check_sites(batch, layerset))`` for each batch of ``size`` sites, in order, checked on ``client``.
 
     The same batches and the same values as :func:`~geo.check.batches.checked_batches`
     in one process; ``prepare`` must pickle (it runs on the workers). Warnings
-    raised on the workers are raised again here.
+    raised on the workers are raised again here. ``split_zones``: each task
+    reads only its area's zones (:func:`zone_store`); None decides by the size
+    of the zone index (:data:`SPLIT_FROM_MB`).
     """
-    where = _where(layerset)
+    where = _where(layerset, split_zones)
     _register(client, where)
     n_workers = max(1, len(client.scheduler_info()["workers"]))
     block = size * BLOCK_BATCHES

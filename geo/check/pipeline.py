@@ -55,7 +55,8 @@ class CheckParams:
     command line checks its options: the type of each field, ``jobs`` ≥ 1, ``cluster`` (local, local:N,
     tcp://HOST:PORT; not with ``jobs`` > 1),
     ``fail_on``, ``lang``, ``report_detail`` and ``coord_sys`` among their choices (``coord_sys`` in any
-    case, kept in lower case), and no folder where a file is read or written.
+    case, kept in lower case), and no folder where a file is read or written (but the sites may be a
+    GeoParquet dataset, and so may a ``.parquet`` output).
     A wrong type raises TypeError; a value the command line refuses raises
     ValueError with the message it gives (naming the option), :data:`NO_SITES`
     when no site is named. :meth:`refuse_bad_outputs` checks the outputs
@@ -165,10 +166,19 @@ def _refuse_unusable_file(params: CheckParams, name: str) -> None:
         st = os.stat(path)
     except OSError:  # does not exist (yet)
         return
-    if stat.S_ISDIR(st.st_mode):
+    if stat.S_ISDIR(st.st_mode) and not folder_ok(name, path):
         raise ValueError(f"Invalid value for {params.hint(name)}: File {path!r} is a directory.")
     if not os.access(path, os.R_OK):
         raise ValueError(f"Invalid value for {params.hint(name)}: File {path!r} is not readable.")
+
+
+def folder_ok(name: str, path) -> bool:
+    """Whether the folder ``path`` may stand for the field ``name``: the sites as a GeoParquet dataset (a folder
+    holding ``.parquet`` parts), ``out`` as one (named ``*.parquet``)."""
+    if name == "out":
+        return Path(path).suffix.lower() == ".parquet"
+    return name == "sites" and any(not part.startswith((".", "_")) for f in Path(path).rglob("*.parquet")
+                                   for part in f.relative_to(path).parts)
 
 
 def _cluster_spec(params: CheckParams) -> None:

@@ -7,6 +7,7 @@ Its options are the fields of :class:`geo.check.pipeline.CheckParams`, which
 """
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import ExitStack, contextmanager
 
@@ -35,12 +36,30 @@ def _cluster(ctx, param, value):
     return value
 
 
+class _FileOrFolder(click.Path):
+    """click's path of a file, or a folder where the check takes one: a GeoParquet dataset of sites, a
+    ``.parquet`` output (:func:`geo.check.pipeline.folder_ok`)."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        if os.path.isdir(value):
+            from ..check.pipeline import folder_ok
+
+            if folder_ok(param.name, value):
+                return value
+        return super().convert(value, param, ctx)
+
+
 @click.command("check", epilog=_types_epilog())
-@click.argument("sites", required=False, type=click.Path(dir_okay=False))
+@click.argument("sites", required=False, type=_FileOrFolder())  # a file, a GeoParquet dataset or an fsspec URL
 @layers_option
 @click.option("--type", "project_type", help="未标类型的项目类型（T01–T14 或别名）/ type for sites without one")
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
-              help="结果文件 .csv .json .geojson .gpkg .txt（界址点）/ results file (.txt: 界址点 coordinate file)")
+@click.option("-o", "--out", required=True, type=_FileOrFolder(),
+              help="结果文件 .csv .json .geojson .gpkg .txt（界址点）或 .parquet（GeoParquet 数据集文件夹，每批一个分片）/ "
+                   "results file (.txt: 界址点 coordinate file; .parquet: a GeoParquet dataset, a folder of one part "
+                   "per batch)")
 @click.option("--detail", type=click.Path(dir_okay=False), help="逐区域明细 CSV / one row per site and zone met")
 @click.option("--report", type=click.Path(dir_okay=False),
               help="核查报告 .docx|.pdf|.html（按扩展名）/ report as Word, PDF or HTML (by the extension)")
@@ -93,6 +112,7 @@ def command(ctx, sites, points, wkts, service, **params):
     ecozone check sites.csv --type T03 -o result.csv --service http://127.0.0.1:8765
     ecozone check sites.csv --layers mylayers -o result.csv --compliance 符合性分析.xlsx
     ecozone -v check parcels.parquet --type T03 -o result.csv --cluster tcp://10.0.0.5:8786
+    ecozone check parts/ --type T03 -o results.parquet --cluster local:2   （GeoParquet 数据集 / datasets）
     """
     if not (sites or points or wkts):  # (CheckParams says the same; asked here too: a --service client stays light)
         raise click.UsageError("give a SITES file, --point or --wkt")
@@ -112,7 +132,10 @@ def command(ctx, sites, points, wkts, service, **params):
     from ..check.pipeline import CheckParams, run_check
     from ..layerset.read import read_layerset
 
-    p = CheckParams(**params)
+    try:
+        p = CheckParams(**params)
+    except ValueError as exc:  # what click's own types would have said (a folder where a file goes…)
+        raise click.UsageError(str(exc)) from None
     with _progressbar(hidden=quiet) as progress:
         outcome = run_check(read_layerset(p.layers_dir), p, progress=progress)
     if not quiet:

@@ -371,7 +371,8 @@ def read_sites(source, *, crs=None, project_type=None, **options) -> gpd.GeoData
     ----------
     source : path of a GeoJSON, GeoPackage, Shapefile (or .zip), KML/KMZ (or 奥维
         .ovkml), FlatGeobuf, GeoParquet, CSV/XLSX, 界址点 coordinate TXT (or a
-        lon/lat point TXT) or DXF file (see :mod:`geo.readers`).
+        lon/lat point TXT) or DXF file (see :mod:`geo.readers`); or a folder of
+        GeoParquet parts, local or at an fsspec URL (:mod:`geo.sites.readers.dataset`).
     crs : CRS of coordinates the file does not place (CSV x/y, TXT without 带号, DXF).
     project_type : type (code or alias) for sites that have none.
     options : reader options: ``coord_sys`` (``wgs84``, ``cgcs2000``, ``gcj02``,
@@ -395,13 +396,13 @@ def read_sites(source, *, crs=None, project_type=None, **options) -> gpd.GeoData
     """
     from ..crs import to_crs_object
     from .readers import reader_for
+    from .readers.dataset import is_url, read_parquet_dataset
 
-    path = Path(source)
-    if not path.exists():
+    dataset = is_url(source) or Path(source).is_dir()  # a GeoParquet dataset (a folder of parts)
+    path = str(source) if is_url(source) else Path(source)
+    if not dataset and not path.exists():
         raise SiteInputError("file not found", path=path, hint="check the path")
-    if path.is_dir():
-        raise SiteInputError("is a folder, not a file", path=path, hint="give the sites file itself")
-    if path.stat().st_size == 0:
+    if not dataset and path.stat().st_size == 0:
         raise SiteInputError("file is empty", path=path, hint="export the sites again")
     if crs is not None:
         try:
@@ -414,7 +415,7 @@ def read_sites(source, *, crs=None, project_type=None, **options) -> gpd.GeoData
         except SiteInputError as exc:
             raise reraise(exc, path=path) from None
     options = {k: v for k, v in options.items() if v is not None and v is not False}
-    reader, row_offset = reader_for(path)
+    reader, row_offset = (read_parquet_dataset, 1) if dataset else reader_for(path)
     gdf = reader(path, crs=crs, **options)
     return normalize_sites(gdf, path=path, project_type=project_type, row_offset=row_offset)
 

@@ -1,0 +1,86 @@
+"""Sites from a GeoParquet dataset: a folder of ``.parquet`` parts, local or at an fsspec URL (``s3://…``).
+
+The parts are one table read in the order of their names (as pyarrow and
+geopandas list them; files whose names start with ``.`` or ``_`` are left out,
+as pyarrow leaves them out), so the rows of ``part-00000.parquet`` come first.
+Rows are numbered across the parts in that order (row 1 is the first row of the
+first part). Every part must have the same columns and the GeoParquet ``geo``
+metadata (its CRS). URLs need ``fsspec`` and the package of their scheme
+(``s3fs`` for ``s3://``).
+"""
+from __future__ import annotations
+
+import geopandas as gpd
+import pyproj
+import shapely
+
+from ...errors import SiteInputError
+from .vector import _cannot, _finish
+
+__all__ = ["read_parquet_dataset", "is_url", "dataset_parts"]
+
+
+def is_url(source) -> bool:
+    """Whether ``source`` is an fsspec URL (``s3://…``, ``file://…``), not a local path."""
+    text = str(source)
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.isidentifier() and len(scheme) > 1
+
+
+def dataset_parts(source) -> list[str]:
+    """The parts of the dataset at ``source``, in the order they are read.
+
+    Raises
+    ------
+    SiteInputError
+        When the folder cannot be listed or holds no ``.parquet`` part.
+    """
+    import pyarrow
+    import pyarrow.dataset as ds
+
+    try:
+        files = ds.dataset(_local(source), format="parquet", filesystem=_filesystem(source)).files
+    except (pyarrow.ArrowException, OSError, ValueError, ImportError) as exc:
+        raise _cannot(source, exc, "give a folder of .parquet files (a GeoParquet dataset) or one sites file") from None
+    parts = [f for f in files if f.lower().endswith(".parquet")]
+    if not parts:
+        raise SiteInputError("文件夹中没有 .parquet 文件 / the folder holds no .parquet part", path=source,
+                             hint="give the sites file itself, or a folder of GeoParquet parts (*.parquet)")
+    return parts
+
+
+def _filesystem(source):
+    if not is_url(source):
+        return None
+    from pyarrow.fs import FSSpecHandler, PyFileSystem
+
+    import fsspec  # (an optional dependency: the URL form needs it)
+
+    fs, _ = fsspec.core.url_to_fs(str(source))
+    return PyFileSystem(FSSpecHandler(fs))
+
+
+def _local(source) -> str:
+    if not is_url(source):
+        return str(source)
+    import fsspec
+
+    return fsspec.core.url_to_fs(str(source))[1]
+
+
+def read_parquet_dataset(source, *, crs=None, coord_sys=None, **_ignored) -> gpd.GeoDataFrame:
+    """Read the sites of a GeoParquet dataset (its parts in name order) as one frame, with a ``_row`` number."""
+    import numpy as np
+    import pyarrow
+
+    parts = dataset_parts(source)
+    try:
+        gdf = gpd.read_parquet(parts, filesystem=_filesystem(source)) if len(parts) > 1 else \
+            gpd.read_parquet(parts[0], filesystem=_filesystem(source))
+    except (pyarrow.ArrowException, OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError,
+            UnicodeError, pyproj.exceptions.CRSError, shapely.errors.ShapelyError) as exc:
+        raise _cannot(source, exc, "every part must be GeoParquet with the same columns (write them with "
+                                   "geopandas to_parquet)") from None
+    gdf = gdf.reset_index(drop=True)
+    gdf["_row"] = np.arange(1, len(gdf) + 1)
+    return _finish(gdf, source, crs=crs, coord_sys=coord_sys)
