@@ -98,3 +98,10 @@ def test_network_rows_sit_after_their_corridor_in_order_and_carry_delta_pc(jinpu
     on_net = np.isin(layers[ov.zone], ["eco_cores", "eco_sources", "eco_corridors"]) & (ov.relation != Relation.NEAR)
     assert np.isfinite(ov.delta_pc[on_net]).all() and np.isnan(ov.delta_pc[~on_net]).all()
     assert np.isfinite(ov.width_left[net_row]).all() and np.isnan(ov.width_left[~net_row]).all()
+
+
+def test_near_boxes_of_a_layer_with_no_zone_here_marks_nothing():
+    from geo.check.overlay import _near_boxes
+
+    near = _near_boxes(np.zeros((0, 4)), 500.0, np.array([0.0, 1e6]), np.array([0.0, 1e6]))
+    assert near.dtype == bool and not near.any() and len(near) == 2

@@ -329,6 +329,8 @@ def _near_boxes(boxes: np.ndarray, d: float, x: np.ndarray, y: np.ndarray, cells
     a point in an unmarked cell is farther than ``d`` from every box, so from
     everything inside them.
     """
+    if not len(boxes):  # no zone of the layer here: nothing is near
+        return np.zeros(len(x), dtype=bool)
     pad = d * (1 + 1e-9) + 1e-6
     lo = boxes[:, :2] - pad
     hi = boxes[:, 2:] + pad
