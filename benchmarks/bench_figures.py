@@ -4,9 +4,10 @@
 Zones: the Jinpu layers (``layers/jinpu``, built into a temporary folder), in the measurement CRS.
 Sites: 100 seeded random sites in the coverage (40 points, 30 parcels of 1–50 ha, 30 lines of 1–10 km).
 
-* **location** – ``location_figure`` (PNG, 160 × 110 mm, 150 dpi) for each site, against the naive
-  way: ``zones.plot`` of every zone plus the site on a pyplot figure, limits set, ``savefig`` PNG
-  (no legend, grid, scale bar or north arrow: it does less).
+* **location** – ``location_figure`` (PNG, 160 × 110 mm, 150 dpi) for each site, and the same figures
+  redrawn through one ``LocationSheet`` (how a report draws them), against the naive way:
+  ``zones.plot`` of every zone plus the site on a pyplot figure, limits set, ``savefig`` PNG (no
+  legend, grid, scale bar or north arrow: it does less).
 * **overview** – ``overview_figure`` of 10⁵ random points coloured by verdict, against
   ``GeoDataFrame.plot(column="verdict")`` of the same points.
 
@@ -32,7 +33,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 
-from geo.figures import location_figure, overview_figure  # noqa: E402
+from geo.figures import LocationSheet, location_figure, overview_figure  # noqa: E402
 from geo.layerset.read import read_layerset  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,14 +113,20 @@ def main() -> None:
 
     n = len(sites)
     ours = timed(lambda: [location_figure(s, zones, styles=styles, crs_label=crs_label) for s in sites], args.repeat)
+    sheet = LocationSheet(crs_label=crs_label)
+    reused = timed(lambda: [sheet.draw(s, zones, styles=styles) for s in sites], args.repeat)
+    assert reused[2] == ours[2]  # the same figures, byte for byte
     base = timed(lambda: [naive_location(s, zones, colors) for s in sites], args.repeat)
     size = sum(len(b) for b in ours[2])
     print(f"location figures, {n} sites (PNG 160×110 mm, 150 dpi):")
     print(f"  geo.figures   {n / ours[0]:6.1f} figures/s  {ours[0] / n * 1000:6.1f} ms each "
           f"(CPU {ours[1] / n * 1000:.1f} ms), {size / n / 1024:.0f} KiB each")
+    print(f"  one sheet     {n / reused[0]:6.1f} figures/s  {reused[0] / n * 1000:6.1f} ms each "
+          f"(CPU {reused[1] / n * 1000:.1f} ms), the same bytes")
     print(f"  naive .plot   {n / base[0]:6.1f} figures/s  {base[0] / n * 1000:6.1f} ms each "
           f"(CPU {base[1] / n * 1000:.1f} ms)")
-    print(f"  ratio         {base[0] / ours[0]:.2f}× faster than the baseline")
+    print(f"  ratio         {base[0] / ours[0]:.2f}× faster than the baseline; one sheet {base[0] / reused[0]:.2f}×, "
+          f"{ours[0] / reused[0]:.2f}× faster than a figure each")
 
     x0, y0, x1, y1 = ls.coverage.bounds
     pts = shapely.points(rng.uniform(x0, x1, args.points), rng.uniform(y0, y1, args.points))

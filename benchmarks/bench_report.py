@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Report benchmark: Word, PDF and HTML reports against the old HTML report (the last commit's geo/report.py),
+"""Report benchmark: Word, PDF and HTML reports against the old HTML report (geo/report.py before the package),
 in one run.
 
 Layer set: Jinpu (``layers/jinpu``, built into a temporary folder). Sites: ``--parcels`` seeded random
@@ -7,8 +7,9 @@ square parcels of 1–50 ha in the coverage, and ``--points`` random points (10�
 Each report is made from a :class:`geo.report.ReportDigest` of the checked sites (the check itself is
 not timed): 100 parcels to DOCX, PDF and HTML (every site detailed, a figure each); 10⁵ points to
 DOCX and HTML with the default detail (summary and the 200 most severe). The baseline is the old HTML
-report (``git show HEAD:geo/report.py``: an SVG sketch per site, no legend, grid or overview), when git
-has it. Timings are wall-clock seconds of this process on a shared machine: compare within one run.
+report (geo/report.py from git, before it became a package: an SVG sketch per site, no legend, grid or
+overview), when git has it. Timings are wall-clock seconds, and CPU seconds of this process and its figure
+workers, on a shared machine (the load average is printed): compare within one run.
 
     python benchmarks/bench_report.py [--parcels 100] [--points 100000]
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,10 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def old_report():
-    """The last commit's single-module HTML report, loaded as ``geo._old_report`` (None if git lacks it)."""
+    """The single-module HTML report as it was in the last commit that had geo/report.py (the parent of the one
+    that removed it), loaded as ``geo._old_report``; None if git lacks it."""
+    def git(*args) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True).stdout
+
     try:
-        text = subprocess.run(["git", "-C", str(ROOT), "show", "HEAD:geo/report.py"], capture_output=True,
-                              text=True, check=True).stdout
+        last = git("log", "-1", "--format=%H", "--", "geo/report.py").strip()  # the commit that removed it
+        text = git("show", f"{last}^:geo/report.py")
     except (OSError, subprocess.CalledProcessError):
         return None
     path = Path(tempfile.mkdtemp()) / "_old_report.py"
@@ -73,12 +79,18 @@ def frame(geoms, ls, kind) -> gpd.GeoDataFrame:
                             geometry=geoms, crs=ls.measure_crs).to_crs(4326)
 
 
+def cpu() -> float:
+    """CPU seconds of this process and of its finished children (the figure workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def timed(label: str, fn, out: Path, base: tuple | None = None) -> tuple:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu()
     fn()
-    secs, size = time.perf_counter() - t, out.stat().st_size
+    secs, size, c = time.perf_counter() - t, out.stat().st_size, cpu() - c
     ratio = f"  ({secs / base[0]:.2f}× the time, {size / base[1]:.2f}× the size of the old HTML)" if base else ""
-    print(f"  {label:<22} {secs:7.2f} s  {size / 1e6:7.2f} MB{ratio}")
+    print(f"  {label:<22} {secs:7.2f} s  (CPU {c:6.2f} s)  {size / 1e6:7.2f} MB{ratio}")
     return secs, size
 
 
@@ -87,6 +99,7 @@ def main() -> None:
     ap.add_argument("--parcels", type=int, default=100)
     ap.add_argument("--points", type=int, default=100_000)
     args = ap.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     rng = np.random.default_rng(15)
     old = old_report()
     with tempfile.TemporaryDirectory() as tmp:

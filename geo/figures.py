@@ -1,7 +1,8 @@
 """Static figures for reports: a site over the zones it meets, and all sites by verdict (PNG or SVG).
 
 Drawn with matplotlib's object-oriented API on its Agg canvas (a :class:`~matplotlib.figure.Figure`
-of its own per call, never pyplot's state), without network or basemap, in the layer set's
+of its own per call, or per :class:`LocationSheet` that redraws one figure for site after site; never
+pyplot's state), without network or basemap, in the layer set's
 measurement CRS (metres): a coordinate grid labelled in that CRS, a scale bar of a round length and
 a north arrow pointing to grid north. Texts are set in Noto Sans CJK SC (Debian's ``fonts-noto-cjk``)
 and never parsed as mathtext, so a name from data such as ``$x^2$`` is drawn as written; SVG keeps
@@ -22,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, PathPatch
+from matplotlib.patches import FancyArrow, Patch, PathPatch
 from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
@@ -31,7 +32,7 @@ from PIL import Image
 from .errors import MapError
 from .text import VERDICTS
 
-__all__ = ["location_figure", "overview_figure", "cjk_font", "scale_length", "FORMATS", "FONT_FAMILY",
+__all__ = ["location_figure", "LocationSheet", "overview_figure", "cjk_font", "scale_length", "FORMATS", "FONT_FAMILY",
            "MIN_WINDOW_M"]
 
 #: output formats
@@ -182,8 +183,12 @@ def _clipped(geoms: np.ndarray, window) -> np.ndarray:
         return np.array([shapely.intersection(shapely.make_valid(g), box) for g in geoms], dtype=object)
 
 
-def _draw_zones(ax, zones, window, px, styles) -> list:
-    """Zones clipped to the window and simplified to the pixel, filled and outlined; legend (handle, label) pairs."""
+def _draw_zones(ax, zones, window, px, styles, added: list) -> list:
+    """Zones clipped to the window and simplified to the pixel, filled and outlined; legend (handle, label) pairs.
+
+    The artists drawn are appended to ``added``. Patches go in through ``add_artist``, not ``add_patch``:
+    the window is set, and ``add_patch`` walks every segment in Python to widen the data limits.
+    """
     if zones is None or not len(zones):
         return []
     zones = zones.iloc[np.sort(zones.sindex.query(shapely.box(*window)))]  # the frame's index is kept between calls
@@ -204,84 +209,115 @@ def _draw_zones(ax, zones, window, px, styles) -> list:
         poly, line, points = _paths(groups[key])
         label = _label(style.get("label_zh"), style.get("label_en"))
         if poly is not None:
-            ax.add_patch(PathPatch(poly, facecolor=to_rgba(color, ZONE_ALPHA), edgecolor=color, linewidth=0.7))
+            added.append(ax.add_artist(PathPatch(poly, facecolor=to_rgba(color, ZONE_ALPHA), edgecolor=color,
+                                                 linewidth=0.7)))
             out.append((Patch(facecolor=to_rgba(color, ZONE_ALPHA), edgecolor=color, linewidth=0.7), label))
         if line is not None:
-            ax.add_patch(PathPatch(line, fill=False, edgecolor=color, linewidth=1.6))
+            added.append(ax.add_artist(PathPatch(line, fill=False, edgecolor=color, linewidth=1.6)))
             out.append((Line2D([], [], color=color, linewidth=1.6), label))
         if len(points):
-            ax.scatter(points[:, 0], points[:, 1], s=14, c=color, edgecolors="#333333", linewidths=0.4)
+            added.append(ax.scatter(points[:, 0], points[:, 1], s=14, c=color, edgecolors="#333333", linewidths=0.4))
             out.append((Line2D([], [], marker="o", linestyle="", color=color, markeredgecolor="#333333"), label))
     return out
 
 
-def _draw_site(ax, geom) -> list:
-    """The site in black: parcels outlined and hatched, lines thick over a white casing, points a star."""
+def _draw_site(ax, geom, added: list) -> list:
+    """The site in black: parcels outlined and hatched, lines thick over a white casing, points a star (artists
+    appended to ``added``)."""
     poly, line, points = _paths([geom])
     out = []
     if poly is not None:
-        ax.add_patch(PathPatch(poly, facecolor="none", edgecolor="black", hatch="///", linewidth=1.4, zorder=4))
+        added.append(ax.add_artist(PathPatch(poly, facecolor="none", edgecolor="black", hatch="///", linewidth=1.4,
+                                             zorder=4)))
         out.append(Patch(facecolor="none", edgecolor="black", hatch="///", linewidth=1.2))
     if line is not None:
-        ax.add_patch(PathPatch(line, fill=False, edgecolor="white", linewidth=4.2, zorder=4, capstyle="round"))
-        ax.add_patch(PathPatch(line, fill=False, edgecolor="black", linewidth=2.4, zorder=4, capstyle="round"))
+        added.append(ax.add_artist(PathPatch(line, fill=False, edgecolor="white", linewidth=4.2, zorder=4,
+                                             capstyle="round")))
+        added.append(ax.add_artist(PathPatch(line, fill=False, edgecolor="black", linewidth=2.4, zorder=4,
+                                             capstyle="round")))
         out.append(Line2D([], [], color="black", linewidth=2.4))
-    if len(points):
-        ax.scatter(points[:, 0], points[:, 1], s=110, marker="*", c="black", edgecolors="white", linewidths=0.8,
-                   zorder=5)
+    if len(points):  # one star scatter per axes, moved from site to site: a new scatter costs more than its drawing
+        star = getattr(ax, "_ecozone_star", None)
+        if star is None:
+            star = ax._ecozone_star = ax.scatter([], [], s=110, marker="*", c="black", edgecolors="white",
+                                                 linewidths=0.8, zorder=5)
+        star.set_offsets(points)
+        star.set_visible(True)
+        added.append(star)
         out.append(Line2D([], [], marker="*", markersize=9, linestyle="", color="black", markeredgecolor="white"))
     return [(h, _SITE_LABEL) for h in out[:1]]
 
 
-def _grid(ax, window) -> None:
-    """A coordinate grid at round metres of the measurement CRS: eastings below the frame, northings left of it.
+class _Furniture:
+    """Grid, scale bar, north arrow, legend column and CRS label of a figure: made once, moved to each window.
 
-    Drawn as two line collections and one text per line, not through matplotlib's ticks, which take
-    about half of a figure's time (benchmarks/bench_figures.py); the positions are MaxNLocator's.
+    The grid is two line collections and one text per line, not matplotlib's ticks, which take about half of
+    a figure's time (benchmarks/bench_figures.py); its positions are MaxNLocator's. The north arrow sits in
+    axes fractions (the window always fits the frame), so it never moves. ``legend`` False: no column, no
+    CRS label (the caption beside the figure gives them).
     """
-    x0, y0, x1, y1 = window
-    ax.set_xticks([])
-    ax.set_yticks([])
-    style = {"colors": "#555555", "linewidths": 0.3, "alpha": 0.6}
-    xs = [v for v in MaxNLocator(nbins=4, steps=_STEPS).tick_values(x0, x1) if x0 < v < x1]
-    ys = [v for v in MaxNLocator(nbins=4, steps=_STEPS).tick_values(y0, y1) if y0 < v < y1]
-    ax.vlines(xs, y0, y1, **style)
-    ax.hlines(ys, x0, x1, **style)
-    for x in xs:
-        ax.annotate(_metres(x, "E"), (x, 0), xycoords=ax.get_xaxis_transform(), xytext=(0, -2),
-                    textcoords="offset points", ha="center", va="top", fontsize=5.5)
-    for y in ys:
-        ax.annotate(_metres(y, "N"), (0, y), xycoords=ax.get_yaxis_transform(), xytext=(-2, 0),
-                    textcoords="offset points", ha="right", va="center", rotation=90, fontsize=5.5)
 
+    _GRID = {"colors": "#555555", "linewidths": 0.3, "alpha": 0.6}
 
-def _furniture(fig, ax, window, px, crs_label: str, legend: list | None, width_mm: float, height_mm: float) -> None:
-    """Grid, scale bar, north arrow (grid north), the legend column and the CRS label under it
-    (``legend`` None: no column, no CRS label; the caption beside the figure gives them)."""
-    ax.set_xlim(window[0], window[2])
-    ax.set_ylim(window[1], window[3])
-    ax.set_aspect("equal", adjustable="box")
-    _grid(ax, window)
-    length = scale_length(window[2] - window[0])
-    ax.add_artist(AnchoredSizeBar(ax.transData, length, _length_label(length), loc="lower left", pad=0.3,
-                                  borderpad=0.5, sep=2, size_vertical=2.5 * px, color="black", frameon=True,
-                                  fontproperties=font_manager.FontProperties(size=6.5)))
-    w, h = window[2] - window[0], window[3] - window[1]
-    tip_x, tip_y = window[2] - 0.05 * w, window[3] - 0.08 * h
-    ax.arrow(tip_x, tip_y - 0.12 * h, 0, 0.12 * h, width=0.004 * w, head_width=0.025 * w, head_length=0.04 * h,
-             length_includes_head=True, color="black", zorder=6)
-    ax.text(tip_x, tip_y + 0.01 * h, "N", ha="center", va="bottom", fontsize=8, fontweight="bold", zorder=6)
-    if legend is None:
-        return
-    x_col = 1 - _LEGEND_MM / width_mm
-    if legend:
-        handles, labels = zip(*legend)
-        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(x_col, 1 - _MARGIN["top"] / height_mm),
-                   frameon=False, fontsize=6, title="图例 / Legend", title_fontsize=7, alignment="left",
-                   handlelength=1.8, borderaxespad=0.0)
-    if crs_label:
-        fig.text(x_col, _MARGIN["bottom"] / height_mm, textwrap.fill(str(crs_label), 36), ha="left", va="bottom",
-                 fontsize=5.5, color="#333333", parse_math=False)
+    def __init__(self, fig, ax, crs_label: str, legend: bool, width_mm: float, height_mm: float):
+        self.fig, self.ax = fig, ax
+        self.legend_at = (1 - _LEGEND_MM / width_mm, 1 - _MARGIN["top"] / height_mm) if legend else None
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect("equal", adjustable="box")
+        self.lines = {"E": ax.vlines([], 0, 1, **self._GRID), "N": ax.hlines([], 0, 1, **self._GRID)}
+        self.labels: dict = {"E": [], "N": []}
+        self.bar = self.legend = None
+        ax.add_artist(FancyArrow(0.95, 0.80, 0, 0.12, width=0.004, head_width=0.025, head_length=0.04,
+                                 length_includes_head=True, color="black", zorder=6, transform=ax.transAxes))
+        ax.text(0.95, 0.93, "N", ha="center", va="bottom", fontsize=8, fontweight="bold", zorder=6,
+                transform=ax.transAxes)
+        if legend and crs_label:
+            fig.text(self.legend_at[0], _MARGIN["bottom"] / height_mm, textwrap.fill(str(crs_label), 36), ha="left",
+                     va="bottom", fontsize=5.5, color="#333333", parse_math=False)
+
+    def place(self, window, px: float, legend: list) -> None:
+        """Set the window, move grid and labels, redo the scale bar and the legend."""
+        x0, y0, x1, y1 = window
+        self.ax.set_xlim(x0, x1)
+        self.ax.set_ylim(y0, y1)
+        xs = [v for v in MaxNLocator(nbins=4, steps=_STEPS).tick_values(x0, x1) if x0 < v < x1]
+        ys = [v for v in MaxNLocator(nbins=4, steps=_STEPS).tick_values(y0, y1) if y0 < v < y1]
+        self.lines["E"].set_segments([[(x, y0), (x, y1)] for x in xs])
+        self.lines["N"].set_segments([[(x0, y), (x1, y)] for y in ys])
+        self._label("E", xs)
+        self._label("N", ys)
+        length = scale_length(x1 - x0)
+        if self.bar is not None:  # made again, after the site and the zones, so it is drawn after them
+            self.bar.remove()
+        self.bar = self.ax.add_artist(AnchoredSizeBar(
+            self.ax.transData, length, _length_label(length), loc="lower left", pad=0.3, borderpad=0.5, sep=2,
+            size_vertical=2.5 * px, color="black", frameon=True, fontproperties=font_manager.FontProperties(size=6.5)))
+        if self.legend is not None:
+            self.legend.remove()
+            self.legend = None
+        if self.legend_at is not None and legend:
+            handles, labels = zip(*legend)
+            self.legend = self.fig.legend(handles, labels, loc="upper left", bbox_to_anchor=self.legend_at,
+                                          frameon=False, fontsize=6, title="图例 / Legend", title_fontsize=7,
+                                          alignment="left", handlelength=1.8, borderaxespad=0.0)
+
+    def _label(self, axis: str, values: list) -> None:
+        """Eastings below the frame, northings left of it (rotated), from a pool of texts."""
+        pool, ax = self.labels[axis], self.ax
+        while len(pool) < len(values):
+            if axis == "E":
+                pool.append(ax.annotate("", (0, 0), xycoords=ax.get_xaxis_transform(), xytext=(0, -2),
+                                        textcoords="offset points", ha="center", va="top", fontsize=5.5))
+            else:
+                pool.append(ax.annotate("", (0, 0), xycoords=ax.get_yaxis_transform(), xytext=(-2, 0),
+                                        textcoords="offset points", ha="right", va="center", rotation=90,
+                                        fontsize=5.5))
+        for i, text in enumerate(pool):
+            text.set_visible(i < len(values))
+            if i < len(values):
+                text.set_text(_metres(values[i], axis))
+                text.xy = (values[i], 0) if axis == "E" else (0, values[i])
 
 
 def _render(fig, fmt: str, dpi: float) -> bytes:
@@ -290,7 +326,8 @@ def _render(fig, fmt: str, dpi: float) -> bytes:
     buf = io.BytesIO()
     if fmt == "png":
         fig.canvas.draw()
-        rgb = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
+        rgb = Image.frombuffer("RGBA", fig.canvas.get_width_height(), fig.canvas.buffer_rgba(), "raw", "RGBA", 0,
+                               1).convert("RGB")
         rgb.quantize(256, method=Image.Quantize.FASTOCTREE).save(buf, format="png", dpi=(dpi, dpi))
     else:
         fig.savefig(buf, format="svg", dpi=dpi, metadata={"Date": None})
@@ -301,6 +338,47 @@ def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise MapError(f"图片格式 {fmt!r} 不支持 / figure format {fmt!r} is not supported",
                        hint=f"use one of {', '.join(FORMATS)}")
+
+
+class LocationSheet:
+    """One figure redrawn for site after site: the fast way to make many location figures (a report's).
+
+    A matplotlib figure is slow to make (axes, texts, fonts) and quick to redraw, so the sheet makes the
+    figure, its grid, scale bar, north arrow and texts once; :meth:`draw` swaps the site's and the zones'
+    artists, moves the grid and its labels, sets the window and renders. Each figure is what
+    :func:`location_figure` with the same arguments gives (it draws through a sheet of its own). A sheet
+    is not for sharing between threads.
+    """
+
+    def __init__(self, *, crs_label: str, width_mm: float = 160, height_mm: float = 110, fmt: str = "png",
+                 dpi: float = 150, legend: bool = True):
+        _check_format(fmt)
+        self.fmt, self.dpi, self._rc = fmt, dpi, _rc()
+        with rc_context(self._rc):
+            self.fig, self.ax, self.frame_mm = _frame(width_mm, height_mm, dpi, _LEGEND_MM if legend else 0.0)
+            self._furniture = _Furniture(self.fig, self.ax, crs_label, legend, width_mm, height_mm)
+        self._added: list = []
+
+    def draw(self, site_geom, zones, *, styles: dict) -> bytes:
+        """The location figure of one site (arguments as :func:`location_figure`)."""
+        if site_geom is None or shapely.is_empty(site_geom):
+            raise MapError("项目位置为空，无法绘制位置图 / the site has no geometry to draw",
+                           hint="give the site a point, line or parcel")
+        with rc_context(self._rc):
+            star = getattr(self.ax, "_ecozone_star", None)
+            for artist in self._added:
+                if artist is star:
+                    artist.set_visible(False)
+                else:
+                    artist.remove()
+            self._added = []
+            bounds = shapely.bounds(site_geom)
+            span = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+            window, px = _window(bounds, self.frame_mm, self.dpi, min_span=MIN_WINDOW_M, pad=max(0.15 * span, 150.0))
+            drawn = _draw_site(self.ax, site_geom, self._added) + _draw_zones(self.ax, zones, window, px, styles,
+                                                                              self._added)
+            self._furniture.place(window, px, drawn)
+            return _render(self.fig, self.fmt, self.dpi)
 
 
 def location_figure(site_geom, zones, *, styles: dict, crs_label: str, width_mm: float = 160,
@@ -325,24 +403,19 @@ def location_figure(site_geom, zones, *, styles: dict, crs_label: str, width_mm:
     bytes: the PNG or SVG file. The window is the site's bounds padded by 15 % (at least 150 m), at
     least :data:`MIN_WINDOW_M` across; the north arrow points to grid north (the map's y axis), which
     differs from true north by the meridian convergence (under 1.5° within a 3° Gauss–Krüger zone).
+    For many figures, draw them through one :class:`LocationSheet`: several times faster.
 
     Raises
     ------
     MapError
         Empty site geometry, unknown format, a figure too small, or no CJK font.
     """
-    _check_format(fmt)
-    if site_geom is None or shapely.is_empty(site_geom):
+    if site_geom is None or shapely.is_empty(site_geom):  # before the font and the figure
         raise MapError("项目位置为空，无法绘制位置图 / the site has no geometry to draw",
                        hint="give the site a point, line or parcel")
-    with rc_context(_rc()):
-        fig, ax, frame_mm = _frame(width_mm, height_mm, dpi, _LEGEND_MM if legend else 0.0)
-        bounds = shapely.bounds(site_geom)
-        span = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
-        window, px = _window(bounds, frame_mm, dpi, min_span=MIN_WINDOW_M, pad=max(0.15 * span, 150.0))
-        drawn = _draw_site(ax, site_geom) + _draw_zones(ax, zones, window, px, styles)
-        _furniture(fig, ax, window, px, crs_label, drawn if legend else None, width_mm, height_mm)
-        return _render(fig, fmt, dpi)
+    sheet = LocationSheet(crs_label=crs_label, width_mm=width_mm, height_mm=height_mm, fmt=fmt, dpi=dpi,
+                          legend=legend)
+    return sheet.draw(site_geom, zones, styles=styles)
 
 
 def _site_marks(geoms: np.ndarray, px: float) -> tuple:
@@ -449,5 +522,5 @@ def overview_figure(sites_geoms, verdicts, coverage_geom, *, verdict_styles: dic
         legend = _draw_verdicts(ax, geoms, verdicts, px, verdict_styles, fmt == "svg")
         if coverage_geom is not None:
             legend.append((Patch(facecolor="#f4f4f0", edgecolor="#555555"), "数据覆盖范围 / coverage"))
-        _furniture(fig, ax, window, px, crs_label, legend, width_mm, height_mm)
+        _Furniture(fig, ax, crs_label, True, width_mm, height_mm).place(window, px, legend)
         return _render(fig, fmt, dpi)

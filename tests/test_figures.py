@@ -175,3 +175,13 @@ def test_figures_never_touch_pyplot():
             "f.overview_figure([shapely.Point(0, 0)], ['allowed'], None, crs_label='x');"
             "print('matplotlib.pyplot' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("fmt", figures.FORMATS)
+def test_a_sheet_redraws_each_site_as_a_figure_of_its_own(fmt):
+    sheet = figures.LocationSheet(crs_label=CRS_LABEL, fmt=fmt)
+    # kinds and zones change from draw to draw: nothing of the previous site may stay (artists, legend, star)
+    for kind, zones in [("parcel", zones_frame()), ("point", zones_frame(xoff=50_000)), ("line", zones_frame()),
+                        ("point", None), ("parcel", zones_frame())]:
+        alone = location_figure(SITES[kind], zones, styles=STYLES, crs_label=CRS_LABEL, fmt=fmt)
+        assert sheet.draw(SITES[kind], zones, styles=STYLES) == alone

@@ -11,7 +11,11 @@ import shapely
 
 from geo.check.engine import check_sites
 from geo.cli.main import cli
-from geo.report import DETAIL_LIMIT, ReportDigest, render_report
+from geo.report import DETAIL_LIMIT, ReportDigest, build_report, render_report
+from geo.report.html import report_html
+
+#: sites detailed in the large-batch test (the default, DETAIL_LIMIT, draws 200 figures a report)
+LIMIT = 24
 
 
 def random_points(n: int, seed: int = 1) -> gpd.GeoDataFrame:
@@ -44,9 +48,11 @@ def test_digest_of_batches_equals_digest_of_the_whole(jinpu):
 
 def test_a_large_batch_is_summarised_and_details_the_most_severe(runner, tmp_path, monkeypatch):
     import geo.check.pipeline as cmd
+    import geo.report.digest as digest
 
     monkeypatch.setattr(cmd, "CHUNK", 250)
     monkeypatch.setattr(cmd, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(digest, "DETAIL_LIMIT", LIMIT)  # 24 figures a report, not 200 (the default: next test)
     pts = random_points(1_200, seed=3)
     sites = tmp_path / "many.csv"
     pd.DataFrame({"id": pts["site_id"], "lon": pts.geometry.x, "lat": pts.geometry.y}).to_csv(sites, index=False)
@@ -60,21 +66,53 @@ def test_a_large_batch_is_summarised_and_details_the_most_severe(runner, tmp_pat
     html = reports["1"]
     assert reports["2"] == html  # worker processes give the same report
     verdicts = pd.read_csv(tmp_path / "r1.csv", encoding="utf-8-sig")["verdict"]
-    assert html.count("<h2 id='s-") == DETAIL_LIMIT
-    assert html.count("<img ") == DETAIL_LIMIT + 1  # a location figure per detailed site, one overview
+    assert html.count("<h2 id='s-") == LIMIT
+    assert html.count("<img ") == LIMIT + 1  # a location figure per detailed site, one overview
     assert "按区域统计 / Sites by zone met" in html and "按规则统计 / Sites by rule applied" in html
-    assert f"{len(pts):,} sites in all; {DETAIL_LIMIT} are detailed below (the most severe first)" in html
+    assert f"{len(pts):,} sites in all; {LIMIT} are detailed below (the most severe first)" in html
     assert "every finding is in d.csv" in html  # where the full detail is
     assert f"<td>合计 / Total</td><td>{len(pts):,}</td>" in html
     n_prohibited = int((verdicts == "prohibited").sum())
-    assert html.count("— 禁止 / prohibited</h2>") == min(n_prohibited, DETAIL_LIMIT)
+    assert html.count("— 禁止 / prohibited</h2>") == min(n_prohibited, LIMIT)
+
+
+def test_by_default_a_report_details_the_200_most_severe(jinpu):
+    res = check_sites(random_points(1_200, seed=3), jinpu)
+    verdicts = res.sites["verdict"].astype(str)
+    rep = build_report(ReportDigest.of(res), figures=False)  # the text only: figures are tested with fewer sites
+    assert DETAIL_LIMIT == 200 and len(rep.sites) == 200
+    rank = {"prohibited": 0, "restricted": 1, "caution": 2, "unknown": 3, "allowed": 4}
+    worst = sorted(range(len(verdicts)), key=lambda i: rank[verdicts[i]])[:200]
+    assert [s.site_id for s in rep.sites] == [f"S{i}" for i in sorted(worst)]
+    assert "1,200 sites in all; 200 are detailed below (the most severe first)" in rep.detail_note
+
+
+def test_figures_drawn_in_worker_processes_are_the_ones_drawn_here(jinpu, monkeypatch):
+    import threading
+
+    from geo.report import figures
+
+    sites = random_points(14, seed=11)
+    x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
+    sites.geometry = [shapely.box(a, b, a + 0.004, b + 0.003) if i % 3 == 0 else shapely.Point(a, b)
+                      for i, (a, b) in enumerate(zip(x, y))]  # parcels and points: two resolutions
+    res = check_sites(sites, jinpu)
+    monkeypatch.setattr(figures, "POOL_FROM", 10**9)
+    assert figures._workers(14) == 0
+    here = render_report(res)
+    monkeypatch.setattr(figures, "POOL_FROM", 2)
+    if threading.active_count() > 1:
+        pytest.skip("another test left a thread running: figures are then drawn here, never forked")
+    assert figures._workers(14) == 2
+    assert render_report(res) == here
+    assert here.count("<img ") == 15 and here.count("width:120mm") == 14
 
 
 @pytest.mark.parametrize("mode", ["flagged", "none", "all"])
 def test_detail_modes_pick_the_sites_detailed(jinpu, mode):
     res = check_sites(random_points(60, seed=7), jinpu)
     verdicts = res.sites["verdict"].astype(str)
-    html = render_report(res, detail=mode)
+    html = report_html(build_report(ReportDigest.of(res, detail=mode), figures=False))  # counts: no figures needed
     want = {"flagged": int((verdicts != "allowed").sum()), "none": 0, "all": 60}[mode]
     assert 0 < int((verdicts == "allowed").sum()) < 60
     assert html.count("<h2 id='s-") == want

@@ -15,6 +15,11 @@ _RANK = {"prohibited": 0, "restricted": 1, "caution": 2, "unknown": 3, "allowed"
 _ZONE_KEYS = ["layer", "zone_id", "zone_name_zh", "zone_name_en"]
 
 
+def _default(limit: int | None) -> int:
+    """``limit``, or :data:`DETAIL_LIMIT` as it is when called (so a test may lower it for every batch)."""
+    return DETAIL_LIMIT if limit is None else limit
+
+
 def _limit(mode: str, limit: int) -> int | None:
     return {"auto": limit, "none": 0}.get(mode)  # all, flagged: no limit
 
@@ -59,10 +64,10 @@ class ReportDigest:
     (``file``, ``crs``, ``coord_sys``), set by whoever read it.
     """
 
-    def __init__(self, layerset, *, limit: int = DETAIL_LIMIT, detail: str = "auto", source: dict | None = None):
+    def __init__(self, layerset, *, limit: int | None = None, detail: str = "auto", source: dict | None = None):
         if detail not in DETAIL_MODES:
             raise ValueError(f"detail must be one of {DETAIL_MODES}, not {detail!r}")
-        self.layerset, self.limit, self.detail = layerset, limit, detail
+        self.layerset, self.limit, self.detail = layerset, _default(limit), detail
         self.source = dict(source or {})
         self.n = 0
         self.counts: dict = {}
@@ -72,21 +77,21 @@ class ReportDigest:
         self.marks: list = []  # per batch: (x, y of each site's representative point, measurement CRS; verdicts)
 
     @classmethod
-    def of(cls, result, *, limit: int = DETAIL_LIMIT, detail: str = "auto", source: dict | None = None) -> "ReportDigest":
+    def of(cls, result, *, limit: int | None = None, detail: str = "auto", source: dict | None = None) -> "ReportDigest":
         """The digest of one whole result."""
         digest = cls(result.layerset, limit=limit, detail=detail, source=source)
         digest.add(cls.part(result, limit=limit, detail=detail))
         return digest
 
     @staticmethod
-    def part(result, *, limit: int = DETAIL_LIMIT, detail: str = "auto") -> dict:
+    def part(result, *, limit: int | None = None, detail: str = "auto") -> dict:
         """One batch's share of the digest (small and picklable)."""
         import pandas as pd
 
         from ..check.engine import CheckResult
 
         sites, detail_rows = result.sites, result.detail
-        keep = _worst(sites, detail, _limit(detail, limit))
+        keep = _worst(sites, detail, _limit(detail, _default(limit)))
         kept_sites = sites.iloc[keep] if len(keep) < len(sites) else sites
         kept_detail = (detail_rows[detail_rows["site_id"].isin(set(kept_sites["site_id"]))]
                        if len(keep) < len(sites) else detail_rows)

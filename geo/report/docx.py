@@ -8,6 +8,8 @@ when a bureau's template lacks it. Text from data goes into runs as text; the on
 from __future__ import annotations
 
 import io
+import itertools
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ExportError
@@ -45,27 +47,48 @@ def _style(doc, name: str):
     return cache[name]
 
 
+def _append(doc, el):
+    """Put block ``el`` at the end of the body, before its section properties.
+
+    python-docx's ``add_paragraph``/``add_table``/``add_picture`` look for those properties among all the
+    body's children for each block, and for a new picture id through the whole document: both quadratic in
+    a report of thousands of blocks. Here the properties are found once per document.
+    """
+    body = doc.__dict__.get("_ecozone_body")
+    if body is None:
+        body = doc.__dict__["_ecozone_body"] = (doc.element.body, doc.element.body.sectPr)
+    if body[1] is not None:
+        body[1].addprevious(el)
+    else:
+        body[0].append(el)
+    return el
+
+
 def _para(doc, text: str, name: str = "Normal"):
-    """A paragraph of plain text in style ``name`` (or its fallback), its style id set directly: python-docx's
-    ``style=`` reads every style to see whether it is the default."""
-    par = doc.add_paragraph(str(text))
+    """A paragraph of plain text in style ``name`` (or its fallback), as python-docx's ``add_paragraph`` writes
+    it; its style id set directly (python-docx's ``style=`` reads every style to see whether it is the default)."""
+    from docx.oxml import OxmlElement
+
+    p = OxmlElement("w:p")
     style = _style(doc, name)
     if style is not None and name != "Normal":
-        par._p.get_or_add_pPr().style = style.style_id
-    return par
+        p.get_or_add_pPr().style = style.style_id
+    if str(text):
+        _run(p, str(text), None, False)
+    return _append(doc, p)
 
 
-def _repeat_header(row) -> None:
+def _repeat_header(tr) -> None:
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
-    trpr = row._tr.get_or_add_trPr()
+    trpr = tr.get_or_add_trPr()
     el = OxmlElement("w:tblHeader")
     el.set(qn("w:val"), "true")
     trpr.append(el)
 
 
-def _shade(cell, color: str) -> None:
+def _shade(tc, color: str) -> None:
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
@@ -73,37 +96,74 @@ def _shade(cell, color: str) -> None:
     shd.set(qn("w:val"), "clear")
     shd.set(qn("w:color"), "auto")
     shd.set(qn("w:fill"), color.lstrip("#"))
-    cell._tc.get_or_add_tcPr().append(shd)
+    tc.get_or_add_tcPr().append(shd)
+
+
+def _run(p, text: str, half_points: str | None, bold: bool) -> None:
+    """A run of ``text`` in paragraph element ``p``, as python-docx's ``add_run`` writes it (a line break
+    ``w:br``, a tab ``w:tab``, spaces kept), with its size and weight (``half_points`` None: neither)."""
+    from lxml.etree import SubElement
+
+    tag = _tags()
+    r = SubElement(p, tag["r"])
+    if half_points is not None:
+        rpr = SubElement(r, tag["rPr"])
+        if bold:
+            SubElement(rpr, tag["b"])
+        SubElement(rpr, tag["sz"]).set(tag["val"], half_points)
+    for k, line in enumerate(text.split("\n")):
+        if k:
+            SubElement(r, tag["br"])
+        for j, part in enumerate(line.split("\t")):
+            if j:
+                SubElement(r, tag["tab"])
+            if part:
+                t = SubElement(r, tag["t"])
+                t.text = part
+                if part != part.strip():
+                    t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+
+
+@lru_cache(maxsize=1)
+def _tags() -> dict:
+    """WordprocessingML tag names of a run, in lxml's {namespace}name form."""
+    from docx.oxml.ns import qn
+
+    return {name: qn(f"w:{name}") for name in ("r", "rPr", "b", "sz", "val", "br", "tab", "t")}
 
 
 def _table(doc, t, *, swatch: bool = False, font_pt: float = 8):
     """A Word table with a header row repeated on each page; the ``fill_col`` cell shaded in its row's colour.
 
-    Made with all its rows at once and filled through its row elements: python-docx's ``add_row().cells``
-    works out the whole grid for each row.
+    python-docx makes the table with its header row; the other rows are copies of that empty row, filled
+    through lxml (python-docx's cell and run objects cost about 1 ms a cell: seconds for a report).
     """
-    from docx.shared import Pt
-    from docx.table import _Cell
+    import copy
+
+    from docx.oxml.ns import qn
+    from docx.oxml.table import CT_Tbl
 
     if t is None:
         return None
-    table = doc.add_table(rows=1 + len(t.rows), cols=len(t.header))
+    if "_ecozone_width" not in doc.__dict__:  # python-docx's add_table: the last section's text width
+        sec = doc.sections[-1]
+        doc.__dict__["_ecozone_width"] = sec.page_width - sec.left_margin - sec.right_margin
+    tbl = _append(doc, CT_Tbl.new_tbl(1, len(t.header), doc.__dict__["_ecozone_width"]))
     grid = _style(doc, "Table Grid")
     if grid is not None:
-        table._tbl.tblStyle_val = grid.style_id
-    size = Pt(font_pt)
-    trs = table._tbl.tr_lst
-    for k, (tr, texts) in enumerate(zip(trs, [t.header, *t.rows])):
-        cells = [_Cell(tc, table) for tc in tr.tc_lst]
-        for cell, text in zip(cells, texts):
-            run = cell.paragraphs[0].add_run(str(text))
-            run.font.size = size
-            run.bold = k == 0 or None
+        tbl.tblStyle_val = grid.style_id
+    blank = copy.deepcopy(tbl.tr_lst[0])  # cells with their widths, one empty paragraph each
+    for _ in t.rows:
+        tbl.append(copy.deepcopy(blank))
+    size, tc_tag = str(round(2 * font_pt)), qn("w:tc")
+    for k, (tr, texts) in enumerate(zip(tbl.iterchildren(qn("w:tr")), [t.header, *t.rows])):
+        tcs = list(tr.iterchildren(tc_tag))
+        for tc, text in zip(tcs, texts):
+            _run(tc[-1], str(text), size, k == 0)
         fill = t.fills[k - 1] if k and t.fills else None
         if fill:
-            _shade(cells[t.fill_col], fill if swatch or _light(fill) else _tint(fill))
-    _repeat_header(table.rows[0])
-    return table
+            _shade(tcs[t.fill_col], fill if swatch or _light(fill) else _tint(fill))
+    _repeat_header(tbl.tr_lst[0])
 
 
 def _light(color: str) -> bool:
@@ -118,11 +178,26 @@ def _tint(color: str) -> str:
 
 
 def _picture(doc, fig) -> None:
+    """The figure as python-docx's ``add_picture`` puts it (an inline picture in a paragraph of its own),
+    its caption and its legend table."""
+    from lxml.etree import SubElement
+
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.oxml.shape import CT_Inline
     from docx.shared import Mm
 
     if fig is None:
         return
-    doc.add_picture(io.BytesIO(fig.png), width=Mm(fig.width_mm))
+    rid, image = doc.part.get_or_add_image(io.BytesIO(fig.png))
+    cx, cy = image.scaled_dimensions(Mm(fig.width_mm), None)
+    if "_ecozone_ids" not in doc.__dict__:  # python-docx's next_id, found once, then counted
+        used = [int(i) for i in doc.element.xpath("//@id") if i.isdigit()]
+        doc.__dict__["_ecozone_ids"] = itertools.count(max(used, default=0) + 1)
+    inline = CT_Inline.new_pic_inline(next(doc.__dict__["_ecozone_ids"]), rid, image.filename, cx, cy)
+    p = OxmlElement("w:p")
+    SubElement(SubElement(p, qn("w:r")), qn("w:drawing")).append(inline)
+    _append(doc, p)
     _para(doc, fig.caption, "Caption")
     if fig.legend is not None:
         _table(doc, fig.legend, swatch=True)

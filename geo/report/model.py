@@ -13,7 +13,7 @@ import shapely
 from .. import __version__
 from ..check.reasons import citation_parts
 from ..text import RELATIONS, VERDICTS
-from .figures import location, overview
+from .figures import locations, overview
 from .parts import Figure, Report, SiteSection, Table
 from .words import Words
 
@@ -75,12 +75,12 @@ def _breakdown(w: Words, digest, ls) -> list:
     return [(w("按区域统计", "Sites by zone met"), by_zone), (w("按规则统计", "Sites by rule applied"), by_rule)]
 
 
-def _findings(w: Words, ls, d) -> Table:
+def _findings(w: Words, ls, d: list) -> Table:
     head = [w("图层", "Layer"), w("区域", "Zone"), w("关系", "Relation"), w("占用面积 m²", "Area m²"),
             w("占比", "Share"), w("长度 m", "Length m"), w("桩号", "Chainage"), w("距离 m", "Distance m"),
             w("规则", "Rule"), w("结论", "Verdict"), w("依据", "Citation")]
     rows, fills = [], []
-    for f in d.itertuples(index=False):
+    for f in d:
         spec = ls.specs.get(f.layer)
         rel = RELATIONS.get(f.relation, {"zh": str(f.relation), "en": str(f.relation)})
         code = "" if f.zone_code is None or f.zone_code != f.zone_code else str(f.zone_code)
@@ -94,19 +94,18 @@ def _findings(w: Words, ls, d) -> Table:
     return Table(head, rows, fills, fill_col=9)
 
 
-def _reasons(w: Words, r, d) -> tuple:
+def _reasons(w: Words, r, d: list | None) -> tuple:
     """(reasons, citations): one line per notable finding, most severe first; each clause cited once."""
-    notable = d[d["verdict"].astype(str) != "allowed"] if d is not None else None
-    if notable is None or not len(notable):
+    notable = sorted((f for f in d or [] if str(f.verdict) != "allowed"), key=lambda f: _SEVERITY.get(str(f.verdict), 9))
+    if not notable:
         return w.lines(str(r.reasons_zh), str(r.reasons_en)), _split(str(r.citations))
-    notable = notable.iloc[np.argsort(notable["verdict"].astype(str).map(_SEVERITY).to_numpy(), kind="stable")]
     zh, en = [], []
-    for f in notable.itertuples(index=False):
+    for f in notable:
         v, rel = VERDICTS[f.verdict], RELATIONS.get(f.relation, {"zh": "", "en": ""})
         mark = " (J)" if f.judgement else ""
         zh.append(f"{v['zh']}：{rel['zh']}{f.zone_name_zh}——{f.condition_zh}{mark}")
         en.append(f"{v['en']}: {rel['en']} {f.zone_name_en} — {f.condition_en}{mark}")
-    words, _ = citation_parts(list(d["citation"]))
+    words, _ = citation_parts([f.citation for f in d])
     return w.items(zh, en), words
 
 
@@ -156,14 +155,14 @@ def _facts(w: Words, r, geom, crs_name: str) -> Table:
     return Table([w("项目", "Item"), w("内容", "Value")], rows)
 
 
-def _site(w: Words, ls, r, geom, d, ctx: dict) -> SiteSection:
+def _site(w: Words, ls, r, geom, d: list | None, fig, ctx: dict) -> SiteSection:
+    """The section of one site; ``d`` its findings (rows of the detail table) or None, ``fig`` its figure."""
     reasons, cites = _reasons(w, r, d)
     vertices, note = _vertices(w, geom)
     comp = ctx["compliance"].get(str(r.site_id))
-    fig = location(w, geom, d, ls, ctx) if ctx["figures"] else None
     return SiteSection(site_id=str(r.site_id), heading=f"{r.site_id} {r.name}", verdict=str(r.verdict),
                        verdict_label=verdict_label(w, r.verdict), facts=_facts(w, r, geom, ctx["crs_name"]),
-                       figure=fig, findings=_findings(w, ls, d) if d is not None and len(d) else None,
+                       figure=fig, findings=_findings(w, ls, d) if d else None,
                        reasons=reasons, citations=cites, compliance=comp, vertices=vertices, vertex_note=note)
 
 
@@ -275,10 +274,14 @@ def build_report(digest, *, lang: str = "both", title: str | None = None, batch:
     ctx = {"figures": figures, "crs_name": f"EPSG:{m.to_epsg()}" if m.to_epsg() else m.name,
            "compliance": _compliance_tables(w, compliance), "land": ls.manifest.get("coverage", {}).get("land_layer")}
     measured = sites.geometry.to_crs(m).to_numpy() if len(sites) else []
-    by_site = {k: g for k, g in detail.groupby("site_id", sort=False)} if len(detail) else {}
+    by_site: dict = {}  # each site's findings as rows: one pass, not pandas calls per site
+    for f in detail.itertuples(index=False):
+        by_site.setdefault(f.site_id, []).append(f)
     notices = w.lines(ls.info.get("notice_zh", ""), ls.info.get("notice_en", "")) if ls.illustrative else []
-    sections = [_site(w, ls, r, geom, by_site.get(r.site_id), ctx)
-                for r, geom in zip(sites.itertuples(index=False), measured)]
+    rows = list(sites.itertuples(index=False))
+    figs = (locations(w, [(geom, by_site.get(r.site_id)) for r, geom in zip(rows, measured)], ls, ctx) if figures
+            else [None] * len(rows))
+    sections = [_site(w, ls, r, geom, by_site.get(r.site_id), fig, ctx) for r, geom, fig in zip(rows, measured, figs)]
     return Report(lang=lang, title=title, words=w, cover=_cover(w, ls, title, batch), notices=notices,
                   summary=_summary(w, digest), overview=overview(w, digest, ls) if figures else None,
                   breakdown=_breakdown(w, digest, ls) if digest.partial and digest.by_zone is not None else [],
