@@ -1,6 +1,8 @@
 """Network findings in every check: cuts and along rows, ΔPC, the rules that key on them (Jinpu's corridors)."""
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -150,3 +152,13 @@ def test_points_in_a_patch_get_the_delta_pc_of_a_disc_and_never_cut(jinpu):
     mine = d[d["layer"] == "eco_cores"]
     assert mine.iloc[0]["delta_pc"] == pytest.approx(round(delta[0], 4)) and delta[0] > 0
     assert not d["relation"].isin(["cuts", "along"]).any()
+
+
+def test_the_report_shows_what_a_network_finding_measured(roads):
+    from geo.report import render_report
+
+    res, _ = roads
+    html = render_report(res, lang="both", detail="all")
+    assert re.search(r"沿廊道纵向占用（剩余宽度 19[89]\.\d m，ΔPC \d", html)
+    assert re.search(r"runs along \(19[89]\.\d m wide left, ΔPC \d", html)
+    assert "切断廊道（剩余宽度 0.0 m，ΔPC " in html

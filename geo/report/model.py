@@ -86,12 +86,28 @@ def _findings(w: Words, ls, d: list) -> Table:
         code = "" if f.zone_code is None or f.zone_code != f.zone_code else str(f.zone_code)
         rows.append([w(spec.title_zh, spec.title_en) if spec else str(f.layer),
                      w(str(f.zone_name_zh), str(f.zone_name_en)) + (f" ({code})" if code else ""),
-                     w(rel["zh"], rel["en"]), _num(f.overlap_area_m2), f"{_num(100 * f.overlap_share, 2)}%"
+                     w(rel["zh"] + _network_zh(f), rel["en"] + _network_en(f)), _num(f.overlap_area_m2),
+                     f"{_num(100 * f.overlap_share, 2)}%"
                      if f.overlap_share == f.overlap_share else "", _num(f.overlap_length_m), str(f.chainage or ""),
                      _num(f.distance_m) if f.relation == "near" else "",
                      f"{f.rule_id}{' (J)' if f.judgement else ''}", verdict_label(w, f.verdict), str(f.citation)])
         fills.append(VERDICTS.get(f.verdict, {}).get("color"))
     return Table(head, rows, fills, fill_col=9)
+
+
+def _network_zh(f) -> str:
+    """What a ``cuts``/``along`` finding measured (width left, ΔPC), for the relation cell; "" elsewhere."""
+    width, dpc = getattr(f, "width_left_m", None), getattr(f, "delta_pc", None)
+    parts = ([f"剩余宽度 {_num(width)} m"] if width == width and width is not None else []) + (
+        [f"ΔPC {_num(dpc, 2)}%"] if dpc == dpc and dpc is not None else [])
+    return f"（{'，'.join(parts)}）" if parts and str(f.relation) in ("cuts", "along") else ""
+
+
+def _network_en(f) -> str:
+    width, dpc = getattr(f, "width_left_m", None), getattr(f, "delta_pc", None)
+    parts = ([f"{_num(width)} m wide left"] if width == width and width is not None else []) + (
+        [f"ΔPC {_num(dpc, 2)}%"] if dpc == dpc and dpc is not None else [])
+    return f" ({', '.join(parts)})" if parts and str(f.relation) in ("cuts", "along") else ""
 
 
 def _reasons(w: Words, r, d: list | None) -> tuple:
