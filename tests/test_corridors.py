@@ -8,12 +8,14 @@ import numpy as np
 import pyogrio
 import pytest
 import rasterio
+import rasterio.features
 import shapely
 from affine import Affine
+from skimage.graph import MCP_Geometric
 
 from geo.cli.main import cli
 from geo.errors import CRSError, NetworkInputError
-from geo.network.corridors import least_cost_corridors, read_resistance
+from geo.network.corridors import least_cost_corridors, rasterize_sources, read_resistance
 from geo.network.resistance import reclass_table
 
 CELL = 10.0
@@ -145,3 +147,29 @@ def test_corridors_command(runner, tmp_path):
     none = runner.invoke(cli, ["corridors", "--sources", "no_such_layer", "--layers", "layers/jinpu",
                                "--resistance", str(tif), "-o", str(tmp_path / "x.gpkg")])
     assert none.exit_code == 2 and "no_such_layer" in none.output
+
+
+def test_the_windowed_runs_give_the_full_raster_answer(tmp_path):
+    """Bounded, windowed per-source runs vs one plain full-raster run per source (random raster, 4 sources)."""
+    rng = np.random.default_rng(3)
+    costs = rng.uniform(1, 50, (300, 300)).astype("float32")
+    costs[rng.uniform(size=costs.shape) < 0.03] = -9999
+    res = read_resistance(write_tif(tmp_path / "random.tif", costs, nodata=-9999))
+    src = sources(*(box_cells(r, r + 2, c, c + 2) for r, c in ((20, 30), (40, 120), (130, 40), (110, 110))))
+    cutoff = 3000.0
+    stats = {}
+    paths, corridors = least_cost_corridors(src, res, cutoff=cutoff, stats=stats)
+    plain_paths, _ = least_cost_corridors(src, res)
+    assert len(paths) >= 4 and paths.geometry.geom_equals_exact(plain_paths.geometry, 0).all()
+    assert stats["cells_reached"] < 4 * costs.size / 2  # the bounds did cut the work
+    labels = rasterize_sources(src, res)
+    mcp = MCP_Geometric(res.costs, sampling=res.sampling)
+    cwd = {s: mcp.find_costs(np.argwhere(labels == s))[0].astype(np.float32) for s in range(1, 5)}
+    for row in corridors.itertuples():
+        a, b = cwd[row.from_source], cwd[row.to_source]
+        lcd = float(np.min(a.astype(np.float64) + b))
+        assert row.lcd == lcd and lcd <= plain_paths.loc[row.Index, "lcd"]
+        mask = ((a + b - lcd) <= cutoff).astype(np.uint8)
+        plain = shapely.union_all([shapely.geometry.shape(g) for g, _ in
+                                   rasterio.features.shapes(mask, mask=mask, transform=res.transform)])
+        assert row.geometry.equals(plain) and plain.area > 0

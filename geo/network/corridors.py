@@ -15,6 +15,7 @@ Resistance must be positive; nodata cells are impassable. Every source covers at
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -143,52 +144,131 @@ def _path_line(p: int, q: int, pred: np.ndarray, res: Resistance) -> shapely.Lin
     return shapely.LineString(np.column_stack([xs, ys]))
 
 
-def _corridor(cwd_a, cwd_b, lcd: float, cutoff: float, res: Resistance):
-    """The cells with NLCC ≤ cutoff as one (multi)polygon."""
+class _Bounded(MCP_Geometric):
+    """MCP_Geometric that stops once the cheapest cell left costs more than ``bound`` (cells pop in cost order)."""
+
+    def __init__(self, costs, bound: float, **kw):
+        super().__init__(costs, **kw)
+        self.bound = bound
+
+    def goal_reached(self, index, cumcost):
+        return 2 if cumcost > self.bound else 0
+
+
+def _window(cells: np.ndarray, reach: float, res: Resistance, shape) -> tuple:
+    """Rows/columns within ``reach`` metres of ``cells``' bounding box, clipped to the raster."""
+    dy, dx = res.sampling
+    (r0, c0), (r1, c1) = cells.min(axis=0), cells.max(axis=0)
+    ry, rx = (int(min(reach // d, 1 << 40)) for d in (dy, dx))
+    return (slice(int(max(0, r0 - ry)), int(min(shape[0], r1 + ry + 1))),
+            slice(int(max(0, c0 - rx)), int(min(shape[1], c1 + rx + 1))))
+
+
+def _bounded_cwd(cells: np.ndarray, bound: float, cum: np.ndarray, res: Resistance, stats: dict) -> tuple:
+    """Cost distance from one source, exact wherever it is ≤ ``bound`` (``inf`` or more elsewhere), cropped.
+
+    Why exact (docs/network.md §3): a step costs at least r_min × its length, so such a cell lies within
+    bound / r_min metres of the source (the window); and on any pair's corridor CWD_A + CWD_B ≤ LCD + cutoff
+    ≤ bound, so there and on the least-cost path from A to it cum = min over sources ≤ bound / 2 (the
+    mask; cells beyond it are made impassable); the run stops at CWD_A > bound.
+    Returns the float32 costs and the (row, column) of their first cell.
+    """
+    costs = res.costs
+    r_min = float(costs[np.isfinite(costs)].min())
+    rows, cols = _window(cells, bound / r_min, res, costs.shape)
+    sub = np.where(cum[rows, cols] <= bound / 2, costs[rows, cols], np.inf)
+    mcp = _Bounded(sub, bound, sampling=res.sampling)
+    cwd = mcp.find_costs(cells - [rows.start, cols.start])[0]
+    del mcp, sub
+    near = cwd <= bound
+    stats["cells_run"] = stats.get("cells_run", 0) + cwd.size
+    stats["cells_reached"] = stats.get("cells_reached", 0) + int(near.sum())
+    rr, cc = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
+    out = np.where(near, cwd, np.inf)[rr[0]: rr[-1] + 1, cc[0]: cc[-1] + 1].astype(np.float32)
+    return out, (rows.start + int(rr[0]), cols.start + int(cc[0]))
+
+
+def _overlap(a: tuple, b: tuple) -> tuple:
+    """The two cropped cost arrays on their common rows and columns, and its first cell."""
+    (xa, (ra, ca)), (xb, (rb, cb)) = a, b
+    r0, c0 = max(ra, rb), max(ca, cb)
+    r1, c1 = min(ra + xa.shape[0], rb + xb.shape[0]), min(ca + xa.shape[1], cb + xb.shape[1])
+    return xa[r0 - ra: r1 - ra, c0 - ca: c1 - ca], xb[r0 - rb: r1 - rb, c0 - cb: c1 - cb], (r0, c0)
+
+
+def _corridor(cwd_a, cwd_b, lcd: float, cutoff: float, res: Resistance, origin=(0, 0)):
+    """The cells with NLCC ≤ cutoff as one (multi)polygon (``origin``: row, column of the arrays' first cell)."""
     mask = (cwd_a + cwd_b - lcd) <= cutoff
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     window = mask[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1].astype(np.uint8)
-    transform = res.transform @ rasterio.Affine.translation(cols[0], rows[0])
+    transform = res.transform @ rasterio.Affine.translation(origin[1] + cols[0], origin[0] + rows[0])
     polys = [shapely.geometry.shape(g) for g, _ in rasterio.features.shapes(window, mask=window, transform=transform)]
     return shapely.union_all(polys)
 
 
+def _corridor_costs(meet: pd.DataFrame, labels, cum, res: Resistance, cutoff: float, stats: dict) -> dict:
+    """Per linked source: its cost distance, exact up to its farthest link's meeting LCD + cutoff (cropped)."""
+    bound = {}
+    for m in meet.itertuples(index=False):  # the meeting LCD is a real path's cost: ≥ the least CWD_A + CWD_B
+        for s in (int(m.a), int(m.b)):
+            bound[s] = max(bound.get(s, 0.0), float(m.lcd) + cutoff)
+    # margin: float32 storage and MCP's float cost test must not decide a cell at the bound
+    return {s: _bounded_cwd(np.argwhere(labels == s), b * (1 + 1e-6) + 1e-6, cum, res, stats)
+            for s, b in sorted(bound.items())}
+
+
+def _step(stats: dict, name: str, wall: float, cpu: float) -> tuple:
+    """Record a step's wall and CPU seconds in ``stats``; the clocks for the next step."""
+    now, cpu_now = time.perf_counter(), time.process_time()
+    stats[name] = (now - wall, cpu_now - cpu)
+    return now, cpu_now
+
+
 def least_cost_corridors(sources: gpd.GeoDataFrame, res: Resistance, *, cutoff: float | None = None,
-                         path=None) -> tuple:
+                         path=None, stats: dict | None = None) -> tuple:
     """Least-cost links between neighbouring sources: (``paths``, ``corridors``).
 
     ``paths``: one line per pair (from/to source, names, ``lcd`` in cost units, ``euclid_m`` edge to edge,
     ``cost_ratio`` = lcd / euclid_m, ``path_length_m``); ``corridors`` (with ``cutoff``, else None): the
-    same rows with the corridor polygon (NLCC ≤ cutoff), in the raster's CRS.
+    same rows with the corridor polygon (NLCC ≤ cutoff), in the raster's CRS. ``stats``, if given, gets
+    each step's (wall, CPU) seconds and the cells the per-source runs covered.
     """
+    stats = {} if stats is None else stats
+    clocks = time.perf_counter(), time.process_time()
     labels = rasterize_sources(sources, res, path=path)
     mcp = MCP_Geometric(res.costs, sampling=res.sampling)
     cum, tb = mcp.find_costs(np.argwhere(labels > 0))
     pred = _pred(tb, np.asarray(mcp.offsets), res.costs.shape[1])
-    del tb
+    del tb, mcp
+    clocks = _step(stats, "all sources, one run", *clocks)
     meet = _meetings(_allocation(pred, labels), cum, res.costs, res.sampling)
+    clocks = _step(stats, "allocation and meetings", *clocks)
+    cwd = _corridor_costs(meet, labels, cum, res, cutoff, stats) if cutoff is not None else {}
     del cum
+    clocks = _step(stats, "per-source runs", *clocks)
     names = (sources["name"].astype(str).to_numpy() if "name" in sources
              else np.arange(1, len(sources) + 1).astype(str))
     geoms = sources.to_crs(res.crs).geometry.to_numpy()
+    left = pd.concat([meet["a"], meet["b"]]).value_counts().to_dict()  # links still to do per source
     rows, lines, polys = [], [], []
-    cwd = {}
-    if cutoff is not None:
-        for s in np.unique(meet[["a", "b"]].to_numpy()):
-            cwd[s] = mcp.find_costs(np.argwhere(labels == s))[0].astype(np.float32)
-    del mcp
     for m in meet.itertuples(index=False):
         a, b = int(m.a), int(m.b)
         line = _path_line(int(m.p), int(m.q), pred, res)
         lcd = float(m.lcd)
         if cutoff is not None:  # the least of CWD_A + CWD_B: NLCC is 0 on the path, never below
-            lcd = float(np.min(cwd[a].astype(np.float64) + cwd[b]))
-            polys.append(_corridor(cwd[a], cwd[b], lcd, cutoff, res))
+            ca, cb, origin = _overlap(cwd[a], cwd[b])
+            lcd = float(np.min(ca.astype(np.float64) + cb))
+            polys.append(_corridor(ca, cb, lcd, cutoff, res, origin))
+            for s in (a, b):
+                left[s] -= 1
+                if not left[s]:
+                    del cwd[s]
         euclid = float(shapely.distance(geoms[a - 1], geoms[b - 1]))
         rows.append({"from_source": a, "to_source": b, "from_name": names[a - 1], "to_name": names[b - 1],
                      "lcd": lcd, "euclid_m": euclid, "cost_ratio": lcd / euclid if euclid > 0 else np.nan,
                      "path_length_m": line.length, "cutoff": np.nan if cutoff is None else float(cutoff)})
         lines.append(line)
+    _step(stats, "paths and corridor polygons", *clocks)
     table = pd.DataFrame(rows, columns=["from_source", "to_source", "from_name", "to_name", "lcd", "euclid_m",
                                         "cost_ratio", "path_length_m", "cutoff"])
     paths = gpd.GeoDataFrame(table, geometry=lines, crs=res.crs)
