@@ -87,25 +87,39 @@ def test_by_default_a_report_details_the_200_most_severe(jinpu):
     assert "1,200 sites in all; 200 are detailed below (the most severe first)" in rep.detail_note
 
 
-def test_figures_drawn_in_worker_processes_are_the_ones_drawn_here(jinpu, monkeypatch):
-    import threading
+#: run in a fresh interpreter: the test process has other threads by now, and figures are forked only without them
+_FORKED_FIGURES = """
+import sys, threading
+import geopandas as gpd, numpy as np, shapely
+from geo.check.engine import check_sites
+from geo.layerset.read import read_layerset
+from geo.report import figures, render_report
 
-    from geo.report import figures
+ls = read_layerset(sys.argv[1])
+rng = np.random.default_rng(11)
+x, y = rng.uniform(121.6, 122.2, 14), rng.uniform(38.9, 39.3, 14)
+geoms = [shapely.box(a, b, a + 0.004, b + 0.003) if i % 3 == 0 else shapely.Point(a, b) for i, (a, b) in enumerate(zip(x, y))]
+sites = gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(14)], "name": [f"点{i}" for i in range(14)],
+                          "project_type": ["T03"] * 14}, geometry=geoms, crs=4326)
+res = check_sites(sites, ls)
+figures.POOL_FROM = 10**9
+assert figures._workers(14) == 0
+here = render_report(res)
+figures.POOL_FROM = 2
+assert threading.active_count() == 1 and figures._workers(14) == 2, (threading.active_count(), figures._workers(14))
+assert render_report(res) == here
+assert here.count("<img ") == 15 and here.count("width:120mm") == 14
+print("same")
+"""
 
-    sites = random_points(14, seed=11)
-    x, y = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    sites.geometry = [shapely.box(a, b, a + 0.004, b + 0.003) if i % 3 == 0 else shapely.Point(a, b)
-                      for i, (a, b) in enumerate(zip(x, y))]  # parcels and points: two resolutions
-    res = check_sites(sites, jinpu)
-    monkeypatch.setattr(figures, "POOL_FROM", 10**9)
-    assert figures._workers(14) == 0
-    here = render_report(res)
-    monkeypatch.setattr(figures, "POOL_FROM", 2)
-    if threading.active_count() > 1:
-        pytest.skip("another test left a thread running: figures are then drawn here, never forked")
-    assert figures._workers(14) == 2
-    assert render_report(res) == here
-    assert here.count("<img ") == 15 and here.count("width:120mm") == 14
+
+def test_figures_drawn_in_worker_processes_are_the_ones_drawn_here(jinpu):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _FORKED_FIGURES, str(jinpu.root)], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0 and run.stdout.strip() == "same", run.stderr[-2000:]
 
 
 @pytest.mark.parametrize("mode", ["flagged", "none", "all"])
