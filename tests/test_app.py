@@ -56,7 +56,7 @@ def test_local_check_upload_verdicts_and_downloads(local_app):
     assert meta["status"] == "done", meta
     assert meta["counts"]["prohibited"] == 1 and meta["counts"]["allowed"] == 1
     _, fc = c.json("GET", f"/api/checks/{r['id']}/sites")
-    by_id = {f["properties"]["site_id"]: f["properties"] for f in fc["features"]}
+    by_id = {row[0]: dict(zip(fc["table"]["columns"], row)) for row in fc["table"]["data"]}
     assert by_id["S1"]["verdict"] == "prohibited" and by_id["S2"]["name"] == "仓库 & 码头"
     _, found = c.json("GET", f"/api/checks/{r['id']}/findings", query={"site": "S1"})
     assert any(f["zone_class"] == "a" and f["relation"] == "inside" for f in found["findings"])
@@ -211,3 +211,110 @@ def test_adduser_stores_an_argon2_hash(runner, tmp_path):
     assert oct(os.stat(users).st_mode & 0o777) == "0o600"
     res = runner.invoke(cli, ["app", "adduser", str(users), "x"], input="short\n")
     assert res.exit_code == 2 and "8" in res.output
+
+
+def sites_geojson(points) -> bytes:
+    gdf = gpd.GeoDataFrame({"id": [f"S{i + 1}" for i in range(len(points))], "name": [f"项目{i}" for i in range(len(points))]},
+                           geometry=[Point(X0 + x, Y0 + y) for x, y in points], crs=4550)
+    return gdf.to_crs(4326).to_json().encode()
+
+
+def test_downloads_are_the_commands_own_bytes(local_app, runner, tmp_path):
+    """A small check is answered from its result; its downloads, written when first asked for, are run_check's."""
+    app, port, _ = local_app
+    c = Client(port)
+    c.start_local()
+    data = sites_geojson([(2_000, 2_000), (9_000, 1_000), (4_000, 2_000)])
+    _, r = c.upload(data, "bytes.geojson", project_type="T03")
+    meta = c.wait(r["id"])
+    folder = app.state.ez.store.check_dir("local", r["id"])
+    assert meta["status"] == "done" and set(meta["deferred"]) == {"results.gpkg", "detail.csv"}
+    assert not (folder / "results.gpkg").exists()  # nothing the page does not need yet
+    _, panel = c.json("GET", f"/api/checks/{r['id']}/findings", query={"site": "S3"})
+    assert panel["site"]["reasons_zh"] and any(f["zone_class"] == "b" for f in panel["findings"])
+    assert {"results.gpkg", "detail.csv", "results.csv"} <= set(meta["downloads"])
+    got = {n: c.request("GET", f"/api/checks/{r['id']}/files/{n}")[2] for n in ("detail.csv", "results.csv", "results.gpkg")}
+    src = tmp_path / "bytes.geojson"
+    src.write_bytes(data)
+    root = app.state.ez.layersets.get(None).root
+    for out in ("cli.gpkg", "cli.csv"):
+        res = runner.invoke(cli, ["check", str(src), "--layers", str(root), "--type", "T03", "-o", str(tmp_path / out),
+                                  "--detail", str(tmp_path / f"{out}.detail.csv")])
+        assert res.exit_code == 0, res.output
+    assert got["detail.csv"] == (tmp_path / "cli.gpkg.detail.csv").read_bytes()
+    assert got["results.csv"] == (tmp_path / "cli.csv").read_bytes()
+    (tmp_path / "app.gpkg").write_bytes(got["results.gpkg"])
+    for layer in ("sites", "findings"):
+        a, b = (gpd.read_file(tmp_path / f, layer=layer) for f in ("app.gpkg", "cli.gpkg"))
+        assert a.equals(b), layer
+    _, again = c.json("GET", f"/api/checks/{r['id']}")
+    assert again["counts"] == meta["counts"] and again["counts"]["restricted"] == 1
+
+
+def test_checks_at_once_are_checked_together_each_its_own(local_app):
+    """Checks submitted together (same site ids in each file) each get their own verdicts and status at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, port, _ = local_app
+
+    def one(i):
+        c = Client(port)
+        c.start_local()
+        where = [(2_000, 2_000), (9_000, 1_000)] if i % 2 else [(9_000, 1_000), (4_000, 2_000), (9_500, 9_500)]
+        _, r = c.upload(sites_geojson(where), f"at-once-{i}.geojson", project_type="T03")
+        status, meta = c.json("GET", f"/api/checks/{r['id']}", query={"wait": 10})  # answered when done
+        _, view = c.json("GET", f"/api/checks/{r['id']}/sites")
+        return i, status, meta, view
+
+    with ThreadPoolExecutor(6) as ex:
+        for i, status, meta, view in ex.map(one, range(6)):
+            assert status == 200 and meta["status"] == "done", meta
+            table = dict(zip((row[0] for row in view["table"]["data"]), (row[4] for row in view["table"]["data"])))
+            if i % 2:
+                assert meta["n_sites"] == 2 and table == {"S1": "prohibited", "S2": "allowed"}
+            else:
+                assert meta["n_sites"] == 3 and table == {"S1": "allowed", "S2": "restricted", "S3": "allowed"}
+            assert view["table"]["columns"][:5] == ["site_id", "name", "project_type", "kind", "verdict"]
+            assert len(view["geometry"]) == meta["n_sites"] and view["geometry"][0]["type"] == "Point"
+
+
+def test_sites_checked_together_are_as_checked_alone(tiny):
+    """One call of check_sites on several checks' sites, cut back, equals each check alone (real check, no mock)."""
+    import pandas as pd
+
+    from geo.app.quick import Together
+    from geo.check.engine import check_sites
+    from geo.sites.read import normalize_sites
+
+    frames = []
+    for k, where in enumerate([[(2_000, 2_000), (9_000, 1_000)], [(4_000, 2_000)], [(7_000, 7_600), (2_500, 2_500)]]):
+        gdf = gpd.GeoDataFrame({"name": [f"s{k}{i}" for i in range(len(where))]},
+                               geometry=[Point(X0 + x, Y0 + y).buffer(400) for x, y in where], crs=4550)
+        frames.append(normalize_sites(gdf.to_crs(4326), path=f"f{k}"))
+    together = Together(frames, tiny)
+    for k, frame in enumerate(frames):
+        alone, part = check_sites(frame, tiny), together.part(k)
+        pd.testing.assert_frame_equal(pd.DataFrame(alone.sites), pd.DataFrame(part.sites), check_dtype=False,
+                                      check_categorical=False)
+        pd.testing.assert_frame_equal(alone.detail, part.detail, check_dtype=False, check_categorical=False)
+        assert len(part.detail) > 0
+
+
+def test_a_large_check_runs_run_check_and_draws_from_its_results(local_app, monkeypatch):
+    """Past QUICK_SITES the job is run_check itself: every output written at once, the page drawn from results.gpkg."""
+    import geo.app.quick
+
+    app, port, _ = local_app
+    monkeypatch.setattr(geo.app.quick, "QUICK_SITES", 1)
+    c = Client(port)
+    c.start_local()
+    _, r = c.upload(tiny_sites_geojson(), "large.geojson", project_type="T03")
+    meta = c.wait(r["id"])
+    folder = app.state.ez.store.check_dir("local", r["id"])
+    assert meta["status"] == "done" and "deferred" not in meta and (folder / "results.gpkg").exists()
+    _, view = c.json("GET", f"/api/checks/{r['id']}/sites")
+    rows = {row[0]: dict(zip(view["table"]["columns"], row)) for row in view["table"]["data"]}
+    assert rows["S1"]["verdict"] == "prohibited" and rows["S2"]["name"] == "仓库 & 码头"
+    assert view["table"]["data"][0][0] == "S1"  # the most severe first
+    _, panel = c.json("GET", f"/api/checks/{r['id']}/findings", query={"site": "S1"})
+    assert "禁止" in panel["site"]["reasons_zh"] and any(f["zone_class"] == "a" for f in panel["findings"])

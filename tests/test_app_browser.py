@@ -140,6 +140,32 @@ def test_a_site_panel_and_downloads(alice):
     alice.select_option("#filter", "")
 
 
+def click_a_site_on_the_map(page) -> str:
+    """Click the first site drawn (the event its renderer gives a click on it); the name its panel then shows."""
+    name = page.evaluate("""() => {
+      const layer = window.ecozoneApp.resultLayer.getLayers()[0];
+      layer.fire('click', {latlng: layer.getLatLng ? layer.getLatLng() : layer.getCenter()}, true);
+      return layer.feature.properties.name;
+    }""")
+    page.wait_for_function("n => document.querySelector('#site h3') && "
+                           "document.querySelector('#site h3').textContent === n", arg=name, timeout=10_000)
+    return name
+
+
+def test_sites_on_the_map_open_their_panel_on_svg_and_on_canvas(alice):
+    """A few sites are SVG paths over the zones; many are drawn on one canvas: a click opens the site's panel."""
+    frame = alice.frame_locator("#map")
+    for canvas_from, canvases in ((2000, 0), (0, 1)):
+        alice.evaluate(f"window.ecozoneApp.canvasFrom = {canvas_from}")
+        upload(alice, SITES / "clean_wgs84.geojson", type="T03")
+        assert frame.locator(".leaflet-overlay-pane canvas").count() == canvases
+        alice.locator("#site").evaluate("e => { e.hidden = true; e.replaceChildren(); }")
+        assert click_a_site_on_the_map(alice)
+        assert "涉及的管控区" in alice.inner_text("#site")
+    alice.evaluate("window.ecozoneApp.canvasFrom = 2000")
+    assert alice.errors == []
+
+
 def test_draw_a_polygon(alice):
     alice.select_option("#type", "T03")
     alice.click("button[data-draw=polygon]")

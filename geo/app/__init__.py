@@ -4,8 +4,10 @@ Modules: ``server`` (the Starlette application and uvicorn), ``context`` (shared
 state, the guard around every handler), ``security`` (sessions, CSRF, origins),
 ``auth`` (users file, Argon2, login brake), ``api_checks`` and ``api_layers``
 (the JSON API), ``uploads`` (size limit while streaming, zip checks), ``jobs``
-(checks on worker threads with progress and cancel), ``outputs`` (the files of
-a check and what the page reads of them), ``store`` (per-user folders),
+(checks on worker threads with progress and cancel; small checks waiting together
+share one check), ``quick`` (small checks answered from their result), ``view``
+(what the page draws and the panels read), ``outputs`` (the files of a check,
+written when first downloaded), ``store`` (per-user folders),
 ``audit`` (append-only log), ``layersets`` (the sets served). The pages are in
 ``geo/static/app/``.
 """

@@ -18,7 +18,8 @@ from starlette.routing import Route
 
 from ..errors import RequestTooLarge, error_line
 from .jobs import problem_line
-from .outputs import DERIVED, DOWNLOADS, check_params, derived_download, make_report, site_findings, verdict_changes
+from .outputs import (DERIVED, DOWNLOADS, check_params, derived_download, downloads_of, ensure_outputs, make_report,
+                      output_files, site_findings, verdict_changes)
 from .security import refusal
 from .context import AppState, client, guarded
 from .uploads import save_upload
@@ -26,6 +27,8 @@ from .uploads import save_upload
 __all__ = ["ROUTES"]
 
 _OPTIONS = ("project_type", "crs", "coord_sys", "layer", "encoding")
+#: how often a waiting status request looks at its job, and the longest it waits
+POLL_S, MAX_WAIT_S = 0.02, 10.0
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -41,12 +44,7 @@ def _bad(exc: BaseException, status: int = 400) -> JSONResponse:
 
 def _start(request, ez: AppState, ls, folder, cid: str, spec: dict, input_name: str, parent: str | None = None):
     """Check ``spec`` (sites in ``folder``) against ``ls`` as a job; the answer with the check's id."""
-    from ..layerset.requirements import read_requirements
-
-    outputs = {"out": folder / "results.gpkg", "detail": folder / "detail.csv"}
-    if read_requirements(ls) is not None:
-        outputs["compliance"] = folder / "compliance.xlsx"
-    params = check_params(folder, spec, ls, **outputs)
+    params = check_params(folder, spec, ls, **output_files(folder, ls))
     meta = {"id": cid, "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "input_name": input_name,
             "check": spec, "layerset": ls.name, "content_hash": ls.meta.get("content_hash"), "parent": parent}
     ez.runner.submit(request.state.user, cid, folder, meta, ls, params)
@@ -119,12 +117,29 @@ def _not_found():
     return refusal(404, "没有该核查记录", "no such check")
 
 
+async def _settled(ez: AppState, user: str, cid: str, seconds: float) -> None:
+    """Wait up to ``seconds`` for a job to end (a small check is answered in the page's first request)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = ez.runner.get(user, cid)
+        if job is None or job.status not in ("queued", "running"):
+            return
+        await asyncio.sleep(POLL_S)
+
+
 @guarded
 async def status(request):
+    """A check's meta; ``?wait=S`` (≤ 10 s) first waits that long for it to end."""
     ez: AppState = request.app.state.ez
     folder = _own(request, ez)
     if folder is None:
         return _not_found()
+    try:
+        wait = min(max(float(request.query_params.get("wait", 0)), 0.0), MAX_WAIT_S)
+    except ValueError:
+        wait = 0.0
+    if wait:
+        await _settled(ez, request.state.user, request.path_params["cid"], wait)
     meta = ez.store.read_meta(folder)
     job = ez.runner.get(request.state.user, meta["id"])
     if job is not None and meta["status"] in ("queued", "running"):
@@ -133,8 +148,7 @@ async def status(request):
     if meta["status"] == "done" and parent:
         meta["changes"] = await asyncio.to_thread(verdict_changes, parent, folder)
     if meta["status"] == "done":
-        meta["downloads"] = [n for n, f in DOWNLOADS.items()
-                             if (folder / f).exists() or n.startswith("report.") or n in DERIVED]
+        meta["downloads"] = downloads_of(folder, meta)
     return JSONResponse(meta)
 
 
@@ -151,7 +165,7 @@ async def sites(request):
 async def findings(request):
     ez: AppState = request.app.state.ez
     folder = _own(request, ez)
-    if folder is None or not (folder / "results.gpkg").exists():
+    if folder is None or not (folder / "page_sites.json").exists():
         return _not_found()
     return JSONResponse(await asyncio.to_thread(site_findings, folder, request.query_params.get("site", "")))
 
@@ -172,8 +186,16 @@ async def download(request):
             if error_line(exc) is None:
                 raise
             return _bad(exc, 409)
-    elif name in DERIVED and meta.get("status") == "done":
-        path = await asyncio.to_thread(derived_download, folder, name, ez.layersets.get(meta["layerset"]))
+    elif meta.get("status") == "done":
+        ls = ez.layersets.get(meta["layerset"])
+        try:
+            await asyncio.to_thread(ensure_outputs, folder, meta, ls)
+        except Exception as exc:
+            if error_line(exc) is None:
+                raise
+            return _bad(exc, 409)
+        if name in DERIVED:
+            path = await asyncio.to_thread(derived_download, folder, name, ls)
     if not path.exists():
         return _not_found()
     ez.audit.write("download", user=request.state.user, client=client(request), check=meta["id"], file=name)

@@ -1,12 +1,18 @@
 """The layer sets an app serves, by name: opened and warmed at start, opened again when their files change."""
 from __future__ import annotations
 
+import io
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 from ..errors import AppError
 
-__all__ = ["LayerSets"]
+__all__ = ["LayerSets", "RESTAMP_S"]
+
+#: how often the files of a served layer set are looked at for changes (seconds)
+RESTAMP_S = 2.0
 
 
 def _stamp(root: Path) -> tuple:
@@ -23,15 +29,34 @@ def _stamp(root: Path) -> tuple:
 
 
 def warm(ls) -> None:
-    """Index the zones and read the rules with one check, so the first user does not wait for it."""
+    """Index the zones, read the rules, build the network and the CRS transformations, with one small check.
+
+    The sites come in lon/lat (as most uploads do): a point, a parcel and a
+    line, so that every path of the check and the page's drawing has run once
+    before the first user waits for it.
+    """
     import geopandas as gpd
+    import pyarrow.parquet as pq
+    import shapely
 
     from ..check.engine import check_sites
-    from ..sites.read import normalize_sites
+    from ..check.pipeline import CheckParams
+    from ..network.graph import network_of
+    from ..sites.read import read_sites
+    from .view import page_view, panel_tables
 
     p = ls.coverage.representative_point()
-    sites = gpd.GeoDataFrame({"name": ["point"]}, crs=ls.measure_crs, geometry=[p])
-    check_sites(normalize_sites(sites.to_crs(ls.storage_crs), path="warm-up"), ls)
+    shapes = [p, p.buffer(50, quad_segs=2), shapely.LineString([(p.x - 50, p.y), (p.x + 50, p.y)])]
+    sites = gpd.GeoDataFrame({"name": ["point", "parcel", "line"]}, crs=ls.measure_crs, geometry=shapes)
+    with tempfile.TemporaryDirectory() as tmp:  # read from a file, as uploads are
+        path = Path(tmp) / "warm-up.geojson"
+        path.write_text(sites.to_crs(4326).to_json(), encoding="utf-8")
+        result = check_sites(read_sites(path), ls)
+    page_view(result.sites)
+    for table in panel_tables(result).values():
+        pq.write_table(table, io.BytesIO())
+    network_of(ls)  # (built when a site first meets the network)
+    CheckParams(wkts=("POINT (0 0)",), layers_dir=str(ls.root), out="warm-up.gpkg")  # (the pipeline's imports)
 
 
 class LayerSets:
@@ -49,27 +74,37 @@ class LayerSets:
                 raise AppError(f"两个图层集同名 {ls.name!r} / two layer sets are named {ls.name!r}", path=root,
                                hint="serve one of them, or rename one in its manifest.toml")
             warm(ls)
-            self._sets[ls.name] = (root, ls, _stamp(root))
+            self._sets[ls.name] = (root, ls, _stamp(root), time.monotonic())
 
     @property
     def names(self) -> list[str]:
         return list(self._sets)
 
     def get(self, name: str | None):
-        """The layer set named ``name`` (None: the first), opened again if its files changed; None if unknown."""
+        """The layer set named ``name`` (None: the first), opened again if its files changed; None if unknown.
+
+        Its files are looked at again at most every :data:`RESTAMP_S` seconds.
+        """
         from ..layerset.read import read_layerset
 
         name = name or self.names[0]
         with self._lock:
             if name not in self._sets:
                 return None
-            root, ls, stamp = self._sets[name]
+            root, ls, stamp, seen = self._sets[name]
+            if time.monotonic() - seen < RESTAMP_S:  # (its files were looked at a moment ago)
+                return ls
             now = _stamp(root)
             if now != stamp:
                 ls = read_layerset(root)
                 warm(ls)
-                self._sets[name] = (root, ls, now)
+            self._sets[name] = (root, ls, now, time.monotonic())
             return ls
+
+    def warm_all(self) -> None:
+        """Warm every layer set served in the calling thread (a check thread's first check is then not slower)."""
+        for name in self.names:
+            warm(self.get(name))
 
     @staticmethod
     def describe(ls) -> dict:

@@ -119,9 +119,10 @@ def create_app(layer_roots, *, data_dir, users_file=None, host: str = "127.0.0.1
     users = Users(users_file) if users_file else None
     store = Store(data_dir)
     audit = AuditLog(store.root / "audit.jsonl")
+    layersets = LayerSets(layer_roots)
+    runner = JobRunner(store, audit, workers=workers, prepare=layersets.warm_all)
     state = AppState(guard=Guard(local=users is None), users=users, brake=LoginBrake(), store=store, audit=audit,
-                     runner=JobRunner(store, audit, workers=workers), layersets=LayerSets(layer_roots),
-                     max_upload=max_upload)
+                     runner=runner, layersets=layersets, max_upload=max_upload)
     routes = [
         Route("/", page), Route("/login", page),
         Route("/api/session", session_info), Route("/api/login", login, methods=["POST"]),

@@ -31,7 +31,7 @@ from ..sites.read import read_sites, sites_from_inline
 from ..text import VERDICT_ORDER, summary_line
 from .batches import checked_batches
 
-__all__ = ["CheckParams", "CheckOutcome", "run_check", "fits", "CHUNK", "PARALLEL_FROM", "FAIL_ON", "MIN_JOBS",
+__all__ = ["CheckParams", "CheckOutcome", "run_check", "read_check_sites", "fits", "CHUNK", "PARALLEL_FROM", "FAIL_ON", "MIN_JOBS",
            "REPORT_FORMATS", "NO_SITES"]
 
 CHUNK = 100_000  # sites per batch
@@ -222,7 +222,7 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
     reqs = read_requirements(ls) if (params.report or params.compliance) else None
     if params.compliance and reqs is None:
         raise no_requirements(ls)
-    gdf = _read_sites(ls, params)
+    gdf = read_check_sites(ls, params)
     for out in (params.report, params.compliance):
         if out and Path(out).exists() and not params.overwrite:
             raise ExportError("output exists", path=out, hint="give --overwrite to replace it")
@@ -285,7 +285,7 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
     return CheckOutcome(writer.n, counts, summary_line(writer.n, ls.name, counts), 3 if failed else 0)
 
 
-def _read_sites(ls, p: CheckParams):
+def read_check_sites(ls, p: CheckParams):
     """The sites of the file and of ``--point``/``--wkt``, in one frame (the inline ones numbered after the file's)."""
     options = {k: v for k, v in {"encoding": p.encoding, "coord_sys": p.coord_sys, "ddd_mmss": p.ddd_mmss,
                                  "layer": p.layer}.items() if v}

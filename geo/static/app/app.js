@@ -43,7 +43,8 @@
   };
   var LIST_ROWS = 500;
   var S = {lang: localStorage.getItem('ecozone-lang') || 'zh', info: null, check: null, sites: [], sort: 'verdict',
-    asc: true, filter: '', drawing: null, drawn: [], layerSets: null, frameReady: null, resultLayer: null};
+    asc: true, filter: '', drawing: null, drawn: [], layerSets: null, frameReady: null, resultLayer: null,
+    canvasFrom: 2000};  // (sites are drawn on a canvas from this many on)
 
   window.ecozoneApp = S;  // (for tests and the console)
   function $(id) { return document.getElementById(id); }
@@ -141,22 +142,29 @@
       var L = w.L, map = w.ecozone.map;
       if (S.resultLayer) { map.removeLayer(S.resultLayer); }
       S.byId = {};
+      // one layer, one tooltip and one click handler for all sites; many sites are drawn on a canvas (not an SVG
+      // element each), which then takes the clicks over the whole map (the zones' popups give way to it)
+      var renderer = S.fc.features.length > S.canvasFrom ? L.canvas({padding: 0.5}) : undefined;  // (else the map's SVG)
       S.resultLayer = L.geoJSON(S.fc, {
-        style: function (f) { return {color: '#222', weight: 2, fillColor: S.info.verdicts[f.properties.verdict].color, fillOpacity: 0.7}; },
+        style: function (f) {
+          return {renderer: renderer, color: '#222', weight: 2, fillColor: S.info.verdicts[f.properties.verdict].color,
+            fillOpacity: 0.7};
+        },
         pointToLayer: function (f, ll) {
-          return L.circleMarker(ll, {radius: 7, color: '#222', weight: 1.5, fillOpacity: 0.9,
+          return L.circleMarker(ll, {renderer: renderer, radius: 7, color: '#222', weight: 1.5, fillOpacity: 0.9,
             fillColor: S.info.verdicts[f.properties.verdict].color});
         },
-        onEachFeature: function (f, layer) {
-          var p = f.properties;
-          S.byId[p.site_id] = layer;
-          layer.bindTooltip(function () { return textNode(w, p.name + ' · ' + verdictLabel(p.verdict)); }, {sticky: true});
-          layer.on('click', function (e) {
-            L.DomEvent.stopPropagation(e);
-            if (!S.drawing) { openSite(p); }
-          });
-        }
-      }).addTo(map);
+        onEachFeature: function (f, layer) { S.byId[f.properties.site_id] = layer; }
+      });
+      S.resultLayer.bindTooltip(function (layer) {
+        var p = layer.feature.properties;
+        return textNode(w, p.name + ' · ' + verdictLabel(p.verdict));
+      }, {sticky: true});
+      S.resultLayer.on('click', function (e) {
+        L.DomEvent.stopPropagation(e);
+        if (!S.drawing) { openSite(e.layer.feature.properties); }
+      });
+      S.resultLayer.addTo(map);
       if (S.fc.features.length) { map.fitBounds(S.resultLayer.getBounds(), {maxZoom: 15, padding: [40, 40], animate: false}); }
       document.documentElement.setAttribute('data-results-drawn', String(S.fc.features.length));
     });
@@ -224,13 +232,13 @@
     $('site').hidden = true;
     $('job').hidden = false;
     $('job-text').textContent = t('queued');
-    (function poll() {
+    (function poll() {  // the server answers as soon as the check ends, else after a second with its progress
       if (!S.check || S.check.id !== id) { return; }
-      api('GET', '/api/checks/' + id).then(function (m) {
+      api('GET', '/api/checks/' + id + '?wait=1').then(function (m) {
         if (m.status === 'queued' || m.status === 'running') {
           $('job-text').textContent = t(m.status) + (m.total ? ' ' + m.done + ' / ' + m.total : '') + ' (' + m.seconds + ' s)';
           if (m.total) { $('progress').max = m.total; $('progress').value = m.done; } else { $('progress').removeAttribute('value'); }
-          setTimeout(poll, 300);
+          setTimeout(poll, m.seconds === undefined ? 1000 : 0);  // (no job behind it: not one this app runs)
           return;
         }
         $('job').hidden = true;
@@ -264,9 +272,17 @@
         ch.appendChild(row);
       });
     }
-    api('GET', '/api/checks/' + m.id + '/sites').then(function (fc) {
-      S.fc = fc;
-      S.sites = fc.features.map(function (f) { return f.properties; });
+    api('GET', '/api/checks/' + m.id + '/sites').then(function (view) {  // {table: {columns, data}, geometry}
+      var cols = view.table.columns;
+      S.sites = view.table.data.map(function (row) {
+        var p = {};
+        cols.forEach(function (c, j) { p[c] = row[j]; });
+        return p;
+      });
+      S.fc = {type: 'FeatureCollection', n_sites: view.n_sites, shown: view.shown, features: []};
+      S.sites.forEach(function (p, i) {
+        if (view.geometry[i]) { S.fc.features.push({type: 'Feature', geometry: view.geometry[i], properties: p}); }
+      });
       $('result').hidden = false;
       showTab('check');
       renderTable();
@@ -323,8 +339,8 @@
       dlRow(dl, t('projectType'), p.project_type);
       dlRow(dl, t('kind'), p.kind);
       dlRow(dl, t('verdict'), badge(p.verdict));
-      dlRow(dl, t('reasons'), S.lang === 'zh' ? p.reasons_zh : p.reasons_en);
-      dlRow(dl, t('citations'), p.citations);
+      dlRow(dl, t('reasons'), S.lang === 'zh' ? d.site.reasons_zh : d.site.reasons_en);
+      dlRow(dl, t('citations'), d.site.citations);
       panel.appendChild(dl);
       panel.appendChild(findingsTable(d.findings));
       if (d.requirements.length) {
