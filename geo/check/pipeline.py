@@ -31,8 +31,8 @@ from ..sites.read import read_sites, sites_from_inline
 from ..text import VERDICT_ORDER, summary_line
 from .batches import checked_batches
 
-__all__ = ["CheckParams", "CheckOutcome", "run_check", "read_check_sites", "fits", "CHUNK", "PARALLEL_FROM", "FAIL_ON", "MIN_JOBS",
-           "REPORT_FORMATS", "NO_SITES"]
+__all__ = ["CheckParams", "CheckOutcome", "run_check", "read_check_sites", "fits", "CHUNK", "PARALLEL_FROM", "FAIL_ON",
+           "MIN_JOBS", "REPORT_FORMATS", "NO_SITES"]
 
 CHUNK = 100_000  # sites per batch
 PARALLEL_FROM = 20_000  # fewer sites are checked in one process
