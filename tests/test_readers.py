@@ -680,11 +680,19 @@ def test_a_geoparquet_dataset_reads_its_parts_in_name_order_and_numbers_rows_acr
     for k in reversed(range(len(ids))):  # written last part first: name order, not writing order, decides
         gpd.GeoDataFrame({"id": ids[k], "type": "T03"}, geometry=[shapely.Point(121.8, 39.1)] * len(ids[k]),
                          crs=4490).to_parquet(folder / f"part-{k:02d}.parquet")
-    (folder / ".part-99.parquet").write_text("a hidden leftover is not a part")
+    (folder / "_SUCCESS").write_text("")  # a writer's marker: left out without a word
     with pytest.raises(SiteInputError, match=r"parts, row 7: site id 'B' is used more than once \(also row 2"):
         read_sites(folder)
     (folder / "part-02.parquet").unlink()
     gdf = read_sites(folder)
+    (folder / ".part-99.parquet").write_text("a hidden leftover is not a part")
+    with pytest.warns(SiteInputWarning, match=r"1 个文件未读取 / file\(s\) not read .*: \.part-99\.parquet$"):
+        assert list(read_sites(folder)["site_id"]) == list(gdf["site_id"])
+    (folder / ".part-99.parquet").unlink()
+    (folder / "more_sites.csv").write_text("id,lon,lat\nX,121.8,39.1\n")  # another file among the parts: refused
+    with pytest.raises(SiteInputError, match="more_sites.csv"):
+        read_sites(folder)
+    (folder / "more_sites.csv").unlink()
     assert list(gdf["site_id"]) == ["A", "B", "C", "D", "E"] and gdf.crs.to_epsg() == 4490
     assert list(read_sites(folder.as_uri())["site_id"]) == list(gdf["site_id"])
     (tmp_path / "empty").mkdir()

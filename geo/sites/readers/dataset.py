@@ -2,7 +2,9 @@
 
 The parts are one table read in the order of their names (as pyarrow and
 geopandas list them; files whose names start with ``.`` or ``_`` are left out,
-as pyarrow leaves them out), so the rows of ``part-00000.parquet`` come first.
+as pyarrow leaves them out, with a warning naming them unless they are a
+writer's markers such as ``_SUCCESS``), so the rows of ``part-00000.parquet``
+come first.
 Rows are numbered across the parts in that order (row 1 is the first row of the
 first part). Every part must have the same columns and the GeoParquet ``geo``
 metadata (its CRS). URLs need ``fsspec`` and the package of their scheme
@@ -10,11 +12,14 @@ metadata (its CRS). URLs need ``fsspec`` and the package of their scheme
 """
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import geopandas as gpd
 import pyproj
 import shapely
 
-from ...errors import SiteInputError
+from ...errors import SiteInputError, SiteInputWarning
 from .vector import _cannot, _finish
 
 __all__ = ["read_parquet_dataset", "is_url", "dataset_parts"]
@@ -43,10 +48,29 @@ def dataset_parts(source) -> list[str]:
     except (pyarrow.ArrowException, OSError, ValueError, ImportError) as exc:
         raise _cannot(source, exc, "give a folder of .parquet files (a GeoParquet dataset) or one sites file") from None
     parts = [f for f in files if f.lower().endswith(".parquet")]
+    _say_what_is_left_out(source, parts)
     if not parts:
         raise SiteInputError("文件夹中没有 .parquet 文件 / the folder holds no .parquet part", path=source,
                              hint="give the sites file itself, or a folder of GeoParquet parts (*.parquet)")
     return parts
+
+
+#: files a dataset writer leaves beside its parts (Spark, Hadoop, pyarrow): not data, left out without a word
+_MARKERS = {"_SUCCESS", "_metadata", "_common_metadata"}
+
+
+def _say_what_is_left_out(source, parts: list) -> None:
+    """Warn about the files of a local dataset folder that are not read (never a silent drop of sites)."""
+    if is_url(source):
+        return
+    read = {str(Path(p).resolve()) for p in parts}
+    left = sorted(str(f.relative_to(source)) for f in Path(source).rglob("*")
+                  if f.is_file() and str(f.resolve()) not in read and f.name not in _MARKERS
+                  and not f.name.endswith(".crc"))
+    if left:
+        warnings.warn(f"{source}: {len(left)} 个文件未读取 / file(s) not read (only .parquet parts whose names do "
+                      f"not start with . or _ are): {', '.join(left[:10])}{' …' if len(left) > 10 else ''}",
+                      SiteInputWarning, stacklevel=2)
 
 
 def _filesystem(source):
