@@ -122,7 +122,7 @@ async def _settled(ez: AppState, user: str, cid: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         job = ez.runner.get(user, cid)
-        if job is None or job.status not in ("queued", "running"):
+        if job is None or job.status not in ("queued", "running", "ending"):
             return
         await asyncio.sleep(POLL_S)
 

@@ -98,7 +98,9 @@ class Job:
     sites: object = None  # read, waiting to be checked
 
     def view(self) -> dict:
-        return {"status": self.status, "done": self.done, "total": self.total,
+        """The job as the page sees it while it runs ("ending" — its result being written — is still running)."""
+        status = "running" if self.status == "ending" else self.status
+        return {"status": status, "done": self.done, "total": self.total,
                 "seconds": round(time.monotonic() - self.started, 1)}
 
     def progress(self, done: int, total: int) -> None:
