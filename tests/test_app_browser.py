@@ -185,7 +185,9 @@ def test_oversize_upload_and_script_in_a_file_name(alice):
     upload(alice, name=XSS, data=(SITES / "clean_wgs84.geojson").read_bytes(), type="T03")
     alice.click("button[data-tab=history]")
     cell = alice.locator("#history tbody tr").first.locator("td").nth(1)
-    cell.wait_for()
+    from playwright.sync_api import expect
+
+    expect(cell).to_have_text(XSS, timeout=30_000)  # (the list is drawn again when the check ends: wait for it)
     assert cell.inner_text() == XSS
     assert alice.locator("img[src='x']").count() == 0
     assert alice.evaluate("window.__alerts") == 0
