@@ -149,8 +149,10 @@ def test_corridors_command(runner, tmp_path):
     assert none.exit_code == 2 and "no_such_layer" in none.output
 
 
-def test_the_windowed_runs_give_the_full_raster_answer(tmp_path):
-    """Bounded, windowed per-source runs vs one plain full-raster run per source (random raster, 4 sources)."""
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_bounded_runs_give_the_full_raster_answer(tmp_path, jobs):
+    """Bounded per-source runs (in one process or two forked) vs one plain full-raster run per source with
+    scikit-image's MCP_Geometric, an independent implementation (random raster, 4 sources)."""
     rng = np.random.default_rng(3)
     costs = rng.uniform(1, 50, (300, 300)).astype("float32")
     costs[rng.uniform(size=costs.shape) < 0.03] = -9999
@@ -158,7 +160,7 @@ def test_the_windowed_runs_give_the_full_raster_answer(tmp_path):
     src = sources(*(box_cells(r, r + 2, c, c + 2) for r, c in ((20, 30), (40, 120), (130, 40), (110, 110))))
     cutoff = 3000.0
     stats = {}
-    paths, corridors = least_cost_corridors(src, res, cutoff=cutoff, stats=stats)
+    paths, corridors = least_cost_corridors(src, res, cutoff=cutoff, stats=stats, jobs=jobs)
     plain_paths, _ = least_cost_corridors(src, res)
     assert len(paths) >= 4 and paths.geometry.geom_equals_exact(plain_paths.geometry, 0).all()
     assert stats["cells_reached"] < 4 * costs.size / 2  # the bounds did cut the work
@@ -173,3 +175,25 @@ def test_the_windowed_runs_give_the_full_raster_answer(tmp_path):
         plain = shapely.union_all([shapely.geometry.shape(g) for g, _ in
                                    rasterio.features.shapes(mask, mask=mask, transform=res.transform)])
         assert row.geometry.equals(plain) and plain.area > 0
+
+
+def test_the_graph_of_a_raster_against_brute_force():
+    """Every finite link of grid_graph is a step between 8-neighbours, costing mean resistance × length."""
+    from geo.network.corridors import grid_graph
+
+    rng = np.random.default_rng(0)
+    costs = rng.uniform(1, 9, (5, 7))
+    costs[2, 3] = np.inf  # impassable
+    graph = grid_graph(costs, (2.0, 3.0))
+    rows, cols = costs.shape
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c
+            links = zip(graph.indices[graph.indptr[i]:graph.indptr[i + 1]], graph.data[graph.indptr[i]:graph.indptr[i + 1]])
+            got = {int(j): w for j, w in links if np.isfinite(w)}
+            want = {(r + dr) * cols + c + dc: (costs[r, c] + costs[r + dr, c + dc]) / 2 * math.hypot(dr * 2.0, dc * 3.0)
+                    for dr in (-1, 0, 1) for dc in (-1, 0, 1)
+                    if (dr or dc) and 0 <= r + dr < rows and 0 <= c + dc < cols
+                    and np.isfinite(costs[r, c]) and np.isfinite(costs[r + dr, c + dc])}
+            assert got == want, (r, c)
+    assert len(want) == 3 and graph.nnz == 8 * costs.size  # a corner cell has 3 neighbours; 8 slots a cell

@@ -21,14 +21,16 @@ from .options import layers_option, overwrite_option
                    "normalised corridor cost is within X of the least cost (omit: paths only)")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False),
               help="输出 GeoPackage（图层 paths、corridors）/ output GeoPackage (layers paths, corridors)")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="并行进程数（各源地的成本距离）/ worker processes for the per-source cost distances")
 @layers_option
 @overwrite_option
 @click.pass_context
-def command(ctx, sources, resistance, reclass, cutoff, out, layers_dir, overwrite):
+def command(ctx, sources, resistance, reclass, cutoff, jobs, out, layers_dir, overwrite):
     """最小成本廊道 / Least-cost paths and corridors between neighbouring sources (MCR, Linkage Mapper's definition).
 
     \b
-    ecozone corridors --sources eco_sources --resistance cost.tif --cutoff 5000 -o corridors.gpkg
+    ecozone corridors --sources eco_sources --resistance cost.tif --cutoff 5000 -j 2 -o corridors.gpkg
     ecozone corridors --sources sources.gpkg --resistance clcd.tif --reclass clcd -o corridors.gpkg
     """
     import pyogrio
@@ -54,7 +56,7 @@ def command(ctx, sources, resistance, reclass, cutoff, out, layers_dir, overwrit
         gdf = ls.layer(sources)
         gdf = gdf.assign(name=gdf["name_zh"])
     res = read_resistance(resistance, reclass=reclass)
-    paths, corridors = least_cost_corridors(gdf, res, cutoff=cutoff, path=sources)
+    paths, corridors = least_cost_corridors(gdf, res, cutoff=cutoff, path=sources, jobs=jobs)
     layers = {"paths": paths} | ({"corridors": corridors} if corridors is not None else {})
     write_layers(layers, out, crs=res.crs, overwrite=overwrite)
     if not (ctx.obj or {}).get("quiet"):

@@ -1,0 +1,53 @@
+"""Worker processes forked from the caller, sharing its memory (``--jobs`` of ``check`` and ``corridors``).
+
+Forked workers read what the parent built before the fork (the sites and the
+layer set, a raster's graph) without copies. :func:`fork_pool` gives a pool of
+such workers set up by :func:`worker_init`: one thread each for geometry, dead
+with their parent, Ctrl-C left to the parent. Where the platform cannot fork,
+:func:`can_fork` is false and callers work in one process.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import multiprocessing as mp
+import os
+import signal
+from contextlib import contextmanager
+
+from .threads import mark_worker
+
+__all__ = ["can_fork", "fork_pool", "worker_init"]
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def can_fork() -> bool:
+    return "fork" in mp.get_all_start_methods()
+
+
+def worker_init(parent: int) -> None:
+    """In each worker: one thread for geometry, die with the parent, and let SIGTERM end the worker plainly.
+
+    A worker whose parent is killed (``kill -9``) would otherwise run on and
+    print tracebacks when it finds the parent gone; Linux's parent-death
+    signal ends it at once. SIGTERM (sent by the pool when it stops) gets its
+    default action back from the handler the command line installs.
+    """
+    mark_worker()  # (in the forked process) the processors are shared among the workers already
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops the pool
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: workers then end when they find the pipe closed
+        return
+    if os.getppid() != parent:  # the parent died before the call took effect
+        os._exit(1)
+
+
+@contextmanager
+def fork_pool(jobs: int):
+    """A pool of ``jobs`` forked workers (:func:`worker_init`), stopped on leaving."""
+    with mp.get_context("fork").Pool(jobs, initializer=worker_init, initargs=(os.getpid(),)) as pool:
+        yield pool
