@@ -291,3 +291,47 @@ def test_zones_split_in_space_give_the_same_answers(tiny, tmp_path, monkeypatch,
     part = distributed.area_index(tiny, str(store), left)
     assert 0 < len(part.pieces) < len(whole.pieces) and part.attrs is not None
     assert set(part.piece_zone) < set(whole.piece_zone)
+
+
+def _same_batches(got, expected) -> None:
+    for g, e in zip(got, expected, strict=True):
+        pd.testing.assert_frame_equal(pd.DataFrame(g.sites.drop(columns="geometry")).astype(str),
+                                      pd.DataFrame(e.sites.drop(columns="geometry")).astype(str))
+        assert g.sites.geometry.geom_equals_exact(e.sites.geometry, 0).all()
+        pd.testing.assert_frame_equal(g.detail.astype(str), e.detail.astype(str))
+
+
+def _opened_here() -> list:
+    """(In a worker) the identities of the layer sets it holds open."""
+    from geo.check import distributed
+
+    return [id(ls) for ls in distributed._OPENED.values()]
+
+
+def test_a_task_a_batch_with_a_batch_a_worker_else_partitions_joined(tiny, monkeypatch, scheduler):
+    """9 batches on 2 workers: 9 tasks, each checking and preparing its batch, nothing joined; one batch: partitions
+    along the curve, joined. Both give the batches of one process; the layer set stays open between runs."""
+    from distributed import Client, get_task_stream
+
+    from geo.check import distributed
+
+    monkeypatch.setattr(distributed, "MIN_PART", 1)
+    sites = sites_from_inline(wkts=_wkts(), project_type="T03")
+    with Client(scheduler, timeout=30) as client:
+        for size, n_batches in ((7, 9), (60, 1)):
+            expected = list(checked_batches(sites, tiny, size=size))
+            with get_task_stream(client) as ts:
+                got = list(checked_on_cluster(sites, tiny, client, size=size))
+            assert len(got) == n_batches
+            _same_batches(got, expected)
+            names = pd.Series([t["key"] for t in ts.data]).str.extract(r"^(_[a-z_]+)-")[0].value_counts().to_dict()
+            n_parts = distributed.partition_count(len(sites), size, 2)
+            if n_batches > 1:
+                assert names == {"_check_batch": 9} and n_parts == 9
+            else:
+                assert names == {"_check_part": 4, "_join": 1} and n_parts == 4
+            if size == 7:
+                held = client.run(_opened_here)
+        assert client.run(_opened_here) == held and all(len(v) == 1 for v in held.values())
+    assert distributed.partition_count(250_000, 100_000, 2, split=True) == 4
+    assert distributed.partition_count(250_000, 100_000, 4) == 8  # (3 batches < 4 workers: 8 partitions)

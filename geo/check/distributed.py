@@ -11,19 +11,25 @@ A run, :func:`checked_on_cluster`:
   plugin (:class:`LayerSetPlugin`): the folder must be at the same path on
   every worker (shared storage), and its build must be the client's (same
   content hash). A worker that joins later, or is restarted, opens it too;
-* the sites, read and validated by the client, are cut into blocks of a few
-  consecutive batches of ``size`` sites (the batches of a one-process run); the
-  sites of a block are ordered along a Hilbert curve
+* the sites, read and validated by the client, travel pickled once, as bytes,
+  inside their tasks (:func:`_packed`: not unpickled by the scheduler, and sent
+  again if a worker is lost);
+* with at least one batch of ``size`` sites (the batches of a one-process run)
+  per worker and the zones whole, each batch is one task: checked and
+  ``prepare``\\ d where it runs (:func:`~geo.check.batches.checked_part`, the
+  kernel of the forked workers too), so only what the writer appends (Arrow
+  tables, the report's share, the units met) comes back;
+* otherwise (fewer batches than workers, or the zones split in space) the sites
+  are cut into blocks of :data:`BLOCK_BATCHES` consecutive batches; the sites of
+  a block are ordered along a Hilbert curve
   (:meth:`geopandas.GeoSeries.hilbert_distance`) and cut into partitions, so
-  each task meets the zones of a small area;
-* one task per partition checks it (:func:`~geo.check.batches.checked_part`,
-  the kernel of the forked workers too); one task per block joins its
-  partitions back in the input order and ``prepare``\\ s each batch: the Arrow
-  tables the writer appends, the report's share, the units met — what one
-  process makes of the same batch, so the outputs are the same bytes;
-* the caller gets the batches in order, at most a few blocks ahead; the
-  scheduler re-runs the tasks of a worker lost mid-run (results it held are
-  computed again).
+  each task meets the zones of a small area; one task per partition checks it,
+  one task per block joins its partitions back in the input order and
+  ``prepare``\\ s each batch — what one process makes of the same batch, so the
+  outputs are the same bytes;
+* the caller gets the batches in order, a few tasks ahead; the scheduler
+  re-runs the tasks of a worker lost mid-run (results it held are computed
+  again).
 
 Layer sets whose zone index is large (its cache over :data:`SPLIT_FROM_MB`, or
 ``split_zones=True``) are split in space too: the client writes the index's
@@ -38,7 +44,9 @@ from __future__ import annotations
 import copy
 import importlib.util
 import logging
+import pickle
 import socket
+from collections import deque
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -53,7 +61,7 @@ from .batches import checked_part, warn_again
 log = logging.getLogger(__name__)
 
 __all__ = ["CLUSTER_FORMS", "parse_cluster", "cluster_client", "checked_on_cluster", "LayerSetPlugin", "opened",
-           "zone_store", "area_index", "SPLIT_FROM_MB"]
+           "zone_store", "area_index", "SPLIT_FROM_MB", "partition_count"]
 
 CLUSTER_FORMS = "local, local:N or tcp://HOST:PORT"
 #: batches per block (a block is joined back into the input order by one task)
@@ -161,7 +169,9 @@ class LayerSetPlugin(WorkerPlugin):
     """A worker plugin opening the layer set once on each worker (and on workers that join later).
 
     ``setup`` marks the worker as one of several (its geometry on one thread)
-    and opens the layer set from its folder (:func:`opened`).
+    and opens the layer set from its folder (:func:`opened`); the next run on the
+    same workers finds it open (a run registers the plugin again, which tears the
+    old one down first), and opening another layer set or build closes it.
     """
 
     def __init__(self, root: str, build: str, content_hash: str, store: str | None = None):
@@ -173,8 +183,7 @@ class LayerSetPlugin(WorkerPlugin):
         opened(*self.where)
 
     def teardown(self, worker=None):
-        _OPENED.clear()
-        _ATTRS.clear()
+        """Nothing: the layer set stays open for the next run registering this plugin again (a worker holds one)."""
 
 
 def _where(ls, split_zones: bool | None) -> tuple:
@@ -291,8 +300,15 @@ def hilbert_parts(geoms, n_parts: int, bounds) -> list:
     return [p for p in np.array_split(np.argsort(key, kind="stable"), n_parts) if len(p)]
 
 
-def _check_part(sites, pos, where):
+def _check_batch(packed: bytes, where, prepare) -> tuple:
+    """One batch (consecutive sites) checked and ``prepare``\\ d where it runs: ``([prepared], warnings)``."""
+    out, caught = checked_part(pickle.loads(packed), opened(*where), prepare)
+    return [out], caught
+
+
+def _check_part(packed: bytes, pos, where):
     """Phase 1: one partition checked (its findings built), with the input positions of its sites."""
+    sites = pickle.loads(packed)
     ls = opened(*where)
     if where[3] is not None:
         ls = _in_area(ls, sites, where[3])
@@ -347,23 +363,51 @@ def checked_on_cluster(sites, layerset, client, *, size: int, prepare=lambda r: 
     where = _where(layerset, split_zones)
     _register(client, where)
     n_workers = max(1, len(client.scheduler_info()["workers"]))
+    if _by_batch(len(sites), size, n_workers, where[3] is not None):  # a task a batch: nothing to join
+        submit = partial(_submit_batch, client, sites, size=size, where=where, prepare=prepare)
+        yield from _in_order(submit, range(0, len(sites), size), ahead=2 * n_workers)
+        return
     block = size * BLOCK_BATCHES
-    n_blocks = -(-len(sites) // block)
-    n_parts = max(BLOCK_BATCHES, -(-2 * n_workers // n_blocks))  # every worker busy, even with one block
-    bounds = sites.total_bounds
-    ahead = max(2, -(-2 * n_workers // n_parts) + 1)  # blocks in flight
-    pending = []
-    todo = iter(range(0, len(sites), block))
+    n_parts = _parts_a_block(len(sites), block, n_workers)
+    submit = partial(_submit, client, sites, block=block, size=size, n_parts=n_parts, bounds=sites.total_bounds,
+                     where=where, prepare=prepare)
+    yield from _in_order(submit, range(0, len(sites), block), ahead=max(2, -(-2 * n_workers // n_parts) + 1))
+
+
+def _by_batch(n_sites: int, size: int, n_workers: int, split: bool) -> bool:
+    """Whether each batch is one task: the zones whole (no area to keep small) and a batch for every worker."""
+    return not split and -(-n_sites // size) >= n_workers
+
+
+def _parts_a_block(n_sites: int, block: int, n_workers: int) -> int:
+    """Partitions a block is cut into: every worker busy, even with one block."""
+    return max(BLOCK_BATCHES, -(-2 * n_workers // max(1, -(-n_sites // block))))
+
+
+def partition_count(n_sites: int, size: int, n_workers: int, *, split: bool = False) -> int:
+    """The tasks checking sites that :func:`checked_on_cluster` makes of ``n_sites`` for ``n_workers`` (batches of
+    ``size``; ``split``: zones split in space), for figures such as the benchmark's overhead per partition."""
+    if _by_batch(n_sites, size, n_workers, split):
+        return -(-n_sites // size)
+    block = size * BLOCK_BATCHES
+    per = _parts_a_block(n_sites, block, n_workers)
+    return sum(max(1, min(per, min(block, n_sites - s) // MIN_PART)) for s in range(0, n_sites, block))
+
+
+def _in_order(submit, starts, *, ahead: int):
+    """The batches of the futures ``submit(start)`` gives, in order, at most ``ahead`` futures in flight."""
+    pending = deque()
+    todo = iter(starts)
     try:
         for start in todo:
-            pending.append(_submit(client, sites, start, block, size, n_parts, bounds, where, prepare))
+            pending.append(submit(start))
             if len(pending) >= ahead:
                 break
         while pending:
-            batches, caught = pending.pop(0).result()
+            batches, caught = pending.popleft().result()
             warn_again(caught)
             for start in todo:
-                pending.append(_submit(client, sites, start, block, size, n_parts, bounds, where, prepare))
+                pending.append(submit(start))
                 break
             yield from batches
     finally:
@@ -371,15 +415,34 @@ def checked_on_cluster(sites, layerset, client, *, size: int, prepare=lambda r: 
             fut.cancel()
 
 
-def _submit(client, sites, start: int, block: int, size: int, n_parts: int, bounds, where, prepare):
+def _packed(frame) -> bytes:
+    """``frame`` pickled here, once: the scheduler then passes the bytes on without unpickling and pickling them.
+
+    (Sent as an object, a partition of 10⁵ sites cost ~2 s more per task, measured: the task's arguments are
+    unpickled by the scheduler and pickled again for the worker.) The bytes stay in the task, so the scheduler can
+    send them again when the worker holding them is lost; a scattered copy would be lost with the worker.
+    """
+    return pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _large_tasks():
+    """Dask's warning on large graphs silenced: the sites travel in their tasks on purpose (:func:`_packed`)."""
+    import dask
+
+    return dask.config.set({"distributed.admin.large-graph-warning-threshold": "4GB"})
+
+
+def _submit_batch(client, sites, start: int, *, size: int, where, prepare):
+    """The future of one batch, checked and prepared in one task."""
+    with _large_tasks():
+        return client.submit(_check_batch, _packed(sites.iloc[start:start + size]), where, prepare, pure=False)
+
+
+def _submit(client, sites, start: int, *, block: int, size: int, n_parts: int, bounds, where, prepare):
     """The future of one block: its partitions checked, then joined."""
     chunk = sites.iloc[start:start + block]
     n_parts = max(1, min(n_parts, len(chunk) // MIN_PART))
     parts = hilbert_parts(chunk.geometry, n_parts, bounds)
-    import dask
-
-    # each partition travels in its task (not scattered): the scheduler keeps it and sends it again when the
-    # worker checking it is lost; a scattered copy would be lost with the worker
-    with dask.config.set({"distributed.admin.large-graph-warning-threshold": "4GB"}):
-        checked = [client.submit(_check_part, chunk.iloc[p], p + start, where, pure=False) for p in parts]
+    with _large_tasks():
+        checked = [client.submit(_check_part, _packed(chunk.iloc[p]), p + start, where, pure=False) for p in parts]
     return client.submit(partial(_join, where=where, start=start, size=size, prepare=prepare), checked, pure=False)
