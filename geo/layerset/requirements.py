@@ -34,7 +34,6 @@ import logging
 import re
 import shutil
 import tomllib
-import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -70,6 +69,8 @@ _LEVEL = ("层级", "管控层级", "清单层级", "级别", "level")
 HEADER_ROWS = 30
 _SPACE = re.compile(r"\s+")
 _SPLIT_WORDS = re.compile(r"[；;、,，/\s]+")
+#: openpyxl's notes on what it does not read (extensions such as data validation, styles, drawings)
+OPENPYXL_NOTES = ((None, UserWarning, r"openpyxl\."),)
 
 
 def _norm(value) -> str:
@@ -116,10 +117,11 @@ def _xlsx_sheets(path: Path) -> list[tuple[str, list[list[str]]]]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    from ..sites.readers.vector import quiet_library_notes
+
+    quiet_library_notes(OPENPYXL_NOTES)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl's notes on extensions it does not read (validation, styles)
-            wb = openpyxl.load_workbook(path, data_only=True)
+        wb = openpyxl.load_workbook(path, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError, EOFError) as exc:
         raise LayerSetError(f"cannot read the workbook ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})",
                             path=path, hint="check that it opens in Excel and is saved as .xlsx") from None

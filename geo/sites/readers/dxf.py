@@ -52,6 +52,7 @@ import shapely
 
 from ..coords import apply_coord_sys, reraise, resolve_projected
 from ...errors import SiteInputError, SiteInputWarning
+from .vector import quiet_library_notes
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,10 @@ class _Item(NamedTuple):
     block: str    # blocks it came from, outermost first ("" in model space)
 
 
+#: ezdxf's own warnings on the drawings it recovers (what it repairs it logs, and the auditor counts)
+EZDXF_NOTES = ((None, Warning, r"ezdxf\."),)
+
+
 def _sniff(path: Path) -> None:
     """Refuse what is not DXF at all (ezdxf's recover mode would return an empty drawing)."""
     with open(path, "rb") as f:
@@ -95,10 +100,9 @@ def _load(path: Path):
     from ezdxf import recover
 
     _sniff(path)
+    quiet_library_notes(EZDXF_NOTES)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            doc, auditor = recover.readfile(str(path))
+        doc, auditor = recover.readfile(str(path))
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - ezdxf raises many types on damaged files; all mean "unreadable"

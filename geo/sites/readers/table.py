@@ -51,6 +51,7 @@ from ..coords import (apply_coord_sys, close_lines, guess_projected_hint, parse_
 from ...errors import SiteInputError, SiteInputWarning
 from . import MAX_COLUMNS
 from .textio import detect_encoding
+from .vector import PYOGRIO_NOTES, quiet_library_notes
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ def _chunks(path: Path, encoding, chunk_rows, given=()):
 def _read_xlsx(path: Path, given=()) -> pd.DataFrame:
     import pyogrio
 
+    quiet_library_notes(PYOGRIO_NOTES)
     try:
         layers = pyogrio.list_layers(path)
         sheets = [str(n) for n in layers[:, 0]]
@@ -210,9 +212,7 @@ def _read_xlsx(path: Path, given=()) -> pd.DataFrame:
                                  hint="keep the sites on one sheet, or save that sheet as CSV")
         if len(infos[used[0]]["fields"]) > MAX_COLUMNS:
             _check_header(path, infos[used[0]]["fields"])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            df = pyogrio.read_dataframe(path, layer=used[0], read_geometry=False, HEADERS="FORCE")
+        df = pyogrio.read_dataframe(path, layer=used[0], read_geometry=False, HEADERS="FORCE")
     except SiteInputError:
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError, RuntimeError,

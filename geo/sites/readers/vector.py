@@ -15,8 +15,11 @@ What this adds to GDAL, because each one has given wrong verdicts silently:
 """
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import struct
+import threading
 import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -33,7 +36,7 @@ from .textio import check_encoding_name
 
 log = logging.getLogger(__name__)
 
-__all__ = ["read_vector", "dbf_encoding"]
+__all__ = ["read_vector", "dbf_encoding", "quiet_library_notes", "PYOGRIO_NOTES"]
 
 _PYOGRIO_ERRORS = tuple(getattr(pyogrio.errors, n) for n in ("DataSourceError", "DataLayerError", "CRSError",
                                                               "FeatureError", "FieldError", "GeometryError")
@@ -41,6 +44,49 @@ _PYOGRIO_ERRORS = tuple(getattr(pyogrio.errors, n) for n in ("DataSourceError", 
 _DATASETS = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".fgb")
 _ZIP_MAX_BYTES = 4 << 30
 _ZIP_MAX_RATIO = 200
+
+
+#: what pyogrio raises while it reads, not the user's business (ecozone checks what it reads itself): GDAL's notes
+#: (an unclosed ring closed, extra coordinates ignored), raised as RuntimeWarning from pyogrio's modules; shapely's
+#: on a damaged WKB; pyogrio's own on a JSON or date column left as text, raised at the reader's line that called it
+PYOGRIO_NOTES = ((None, RuntimeWarning, r"pyogrio\."),
+                 (r"invalid value encountered in from_wkb", RuntimeWarning, r"shapely\."),
+                 (r"Could not parse column .* as JSON; leaving as string", UserWarning, r"geo\.sites\.readers\."),
+                 (r"Error parsing datetimes, original strings are returned", UserWarning, r"geo\.sites\.readers\."))
+_QUIET: set = set()  # every filter quiet_library_notes has added
+_QUIET_LOCK = threading.Lock()
+
+
+def quiet_library_notes(notes) -> None:
+    """Ignore a library's ``notes`` — (message pattern or None, category, module pattern) — from now on.
+
+    What ``warnings.catch_warnings`` would do around the call, without its harm:
+    it swaps the process's filters and ``showwarning`` for every thread, so a
+    warning raised meanwhile by another check (the web app runs several) is
+    lost or lands in the wrong check. These filters match third-party notes
+    only, never ecozone's warnings; they are added once, in front of the others
+    (before a ``filterwarnings = error``). Called before each library call, as
+    a ``catch_warnings`` that ended since (pytest's, one per test) puts the
+    filters of before back.
+    """
+    wanted = _as_filters(notes)
+    with _QUIET_LOCK:
+        _QUIET.update(wanted)
+        front = set()
+        for f in warnings.filters:  # the run of these filters at the front (an earlier call's too) is in force
+            if f not in _QUIET:
+                break
+            front.add(f)
+        for _, m, c, mod, _ in wanted:
+            if ("ignore", m, c, mod, 0) not in front:
+                warnings.filterwarnings("ignore", m.pattern if m else "", c, mod.pattern if mod else "")
+
+
+@functools.lru_cache(maxsize=None)
+def _as_filters(notes) -> tuple:
+    """``notes`` as the entries ``warnings.filterwarnings("ignore", …)`` puts in ``warnings.filters``."""
+    return tuple(("ignore", re.compile(m, re.I) if m else None, c, re.compile(mod) if mod else None, 0)
+                 for m, c, mod in notes)
 
 
 def _cannot(path, exc, hint="check the file is complete and in the format its extension says"):
@@ -174,20 +220,16 @@ def _kml_head(path: Path) -> str:
 
 
 def _read(src, path, **kwargs):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            gdf = pyogrio.read_dataframe(src, **kwargs)
-        except _PYOGRIO_ERRORS as exc:
-            raise _cannot(path, exc) from None
-        except UnicodeError as exc:
-            raise _cannot(path, exc, "the text is not in that encoding; try another --encoding or leave it out") from None
-        except (OSError, ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError,
-                pyproj.exceptions.CRSError, shapely.errors.ShapelyError) as exc:
-            raise _cannot(path, exc, "check the file is complete") from None
-    for w in caught:
-        log.info("%s: %s", path, w.message)
-    return gdf
+    quiet_library_notes(PYOGRIO_NOTES)
+    try:
+        return pyogrio.read_dataframe(src, **kwargs)
+    except _PYOGRIO_ERRORS as exc:
+        raise _cannot(path, exc) from None
+    except UnicodeError as exc:
+        raise _cannot(path, exc, "the text is not in that encoding; try another --encoding or leave it out") from None
+    except (OSError, ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError,
+            pyproj.exceptions.CRSError, shapely.errors.ShapelyError) as exc:
+        raise _cannot(path, exc, "check the file is complete") from None
 
 
 def read_vector(path: Path, *, crs=None, layer=None, encoding=None, coord_sys=None, **_ignored) -> gpd.GeoDataFrame:
@@ -200,6 +242,7 @@ def read_vector(path: Path, *, crs=None, layer=None, encoding=None, coord_sys=No
     if ext == ".parquet":
         gdf = _read_parquet(path)
         return _finish(gdf, path, crs=crs, coord_sys=coord_sys)
+    quiet_library_notes(PYOGRIO_NOTES)  # (GDAL's notes on opening too)
     src = str(path)
     if ext == ".zip":
         named = layer
