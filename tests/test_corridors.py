@@ -142,6 +142,9 @@ def test_corridors_command(runner, tmp_path):
     assert [n for n, _ in pyogrio.list_layers(out)] == ["paths", "corridors"]
     got = pyogrio.read_dataframe(out, layer="corridors")
     assert got.crs.to_epsg() == 4550 and math.isclose(got["lcd"].iloc[0], 910)
+    row = got.iloc[0]
+    assert row["name"] == "A—B" and row["resistance"] == "channel.tif"
+    assert math.isclose(row["width_m"], row.geometry.area / row["path_length_m"])
     again = runner.invoke(cli, ["corridors", "--sources", str(src), "--resistance", str(tif), "-o", str(out)])
     assert again.exit_code == 2 and "--overwrite" in again.output
     none = runner.invoke(cli, ["corridors", "--sources", "no_such_layer", "--layers", "layers/jinpu",

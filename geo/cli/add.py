@@ -10,6 +10,9 @@ def _fields(text):
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--layer", help="图层 id（默认按字段识别）/ layer id (default: recognised from the fields)")
+@click.option("--source-layer", metavar="NAME",
+              help="文件含多个图层时读取的图层（如 GeoPackage 的 corridors）/ the layer to read from a file of several "
+                   "(e.g. corridors of an ecozone corridors GeoPackage)")
 @click.option("--class-field", help="类别字段 / field holding the zone class")
 @click.option("--class-map", help='值到类别，如 "一级保护区=L1;二级保护区=L2"，"*=land" 表示全部 / value=class pairs '
                                   '("*=land": every feature)')
@@ -22,9 +25,14 @@ def _fields(text):
 @click.option("--requirements", is_flag=True, help="FILE 是生态环境准入清单（xlsx/csv）/ FILE is a 准入清单 (xlsx or csv)")
 @click.option("--code-column", help="准入清单中的单元编码列 / the unit-code column of the list")
 @click.option("--dry-run", is_flag=True, help="只显示识别结果，不写入 / print the mapping, write nothing")
-def command(folder, file, layer, class_field, class_map, name_field, code_field, keep, encoding, crs,
+def command(folder, file, layer, source_layer, class_field, class_map, name_field, code_field, keep, encoding, crs,
             requirements, code_column, dry_run):
-    """添加数据文件到图层集 / Add FILE to the layer set FOLDER and print the mapping it chose."""
+    """添加数据文件到图层集 / Add FILE to the layer set FOLDER and print the mapping it chose.
+
+    \b
+    ecozone add layers/jinzhou 生态保护红线.shp
+    ecozone add layers/model corridors.gpkg --source-layer corridors --layer eco_corridors
+    """
     if requirements:
         from ..layerset.requirements import import_requirements
 
@@ -38,7 +46,7 @@ def command(folder, file, layer, class_field, class_map, name_field, code_field,
     from ..layerset.add import apply_add, plan_add
 
     plan = plan_add(folder, file, layer=layer, class_field=class_field, class_map=class_map, name_field=name_field,
-                    code_field=code_field, keep=_fields(keep), encoding=encoding, crs=crs)
+                    code_field=code_field, keep=_fields(keep), encoding=encoding, crs=crs, source_layer=source_layer)
     for line in plan.describe():
         click.echo(line)
     if dry_run:

@@ -57,7 +57,10 @@ def command(ctx, sources, resistance, reclass, cutoff, jobs, out, layers_dir, ov
         gdf = gdf.assign(name=gdf["name_zh"])
     res = read_resistance(resistance, reclass=reclass)
     paths, corridors = least_cost_corridors(gdf, res, cutoff=cutoff, path=sources, jobs=jobs)
-    layers = {"paths": paths} | ({"corridors": corridors} if corridors is not None else {})
+    made_from = Path(resistance).name + (f" (--reclass {reclass})" if reclass else "")
+    layers = {"paths": paths.assign(resistance=made_from)}
+    if corridors is not None:
+        layers["corridors"] = corridors.assign(resistance=made_from)
     write_layers(layers, out, crs=res.crs, overwrite=overwrite)
     if not (ctx.obj or {}).get("quiet"):
         for r in paths.itertuples():

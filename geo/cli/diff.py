@@ -23,7 +23,8 @@ def command(ctx, old, new, register, project_type, out, overwrite):
     ecozone diff old/jinpu layers/jinpu
     ecozone diff archive/jinpu-2024.gpkg layers/jinpu --sites sites.csv -o diff.gpkg
 
-    Per layer and class: area gained and lost (km², lines in km, measured in NEW's measurement CRS);
+    Per layer and class: area gained (only in NEW), lost (only in OLD) and in both (km², lines in km, measured
+    in NEW's measurement CRS; plan against modelled corridors: ecozone diff PLAN MODEL);
     zones added, removed or changed, by their official code (zone_code) where both builds have codes,
     else by zone_id; with --sites, the sites whose verdict changes and the zone that decided it.
     """

@@ -4,7 +4,10 @@ A bureau replaces its red line or its control units; planners need to know
 what land went in or out, which zones were added, removed or redrawn, and which
 of their sites now get another verdict. :func:`diff_builds` compares two builds
 (a layer-set folder or its built GeoPackage), measuring in the NEW set's
-measurement CRS: polygons in km², lines in km, points by count. Zones are
+measurement CRS: polygons in km², lines in km, points by count; per layer and
+class the size only in OLD (lost), only in NEW (gained) and in both, so that two
+sets differing in one layer (the plan's corridors and modelled ones) compare as
+plan only / model only / both. Zones are
 matched by their official ``zone_code`` when every zone of the layer has one on
 both sides, else by ``zone_id``; a zone has changed when its name or class
 changed or its geometry moved by more than :data:`TOL` (m² or m). Gained and
@@ -92,7 +95,7 @@ class LayerSetDiff:
     measure_crs: str
     layers_added: list
     layers_removed: list
-    areas: pd.DataFrame  # layer, zone_class, class_zh, class_en, unit, old, new, gained, lost
+    areas: pd.DataFrame  # layer, zone_class, class_zh, class_en, unit, old, new, gained, lost, both
     gained: gpd.GeoDataFrame  # one row per piece: layer, zone_class, class_zh, class_en, area_km2, length_km
     lost: gpd.GeoDataFrame
     zones: gpd.GeoDataFrame  # change (added|removed|changed), layer, key, names, classes, what, gained, lost, unit
@@ -150,7 +153,8 @@ def _class_changes(lid: str, old, new, dim: int) -> tuple[list, list, list]:
         zh, en = labels.get(cls, (cls, cls))
         rows.append({"layer": lid, "zone_class": cls, "class_zh": zh, "class_en": en, "unit": unit,
                      "old": _size([a], dim)[0] / scale, "new": _size([b], dim)[0] / scale,
-                     "gained": _size(plus, dim).sum() / scale, "lost": _size(minus, dim).sum() / scale})
+                     "gained": _size(plus, dim).sum() / scale, "lost": _size(minus, dim).sum() / scale,
+                     "both": _size([shapely.intersection(a, b)], dim)[0] / scale if dim else np.nan})
         for out, pieces in ((gained, plus), (lost, minus)):
             size = _size(pieces, dim)
             out += [{"layer": lid, "zone_class": cls, "class_zh": zh, "class_en": en,
@@ -209,7 +213,8 @@ def diff_builds(old, new, *, sites: gpd.GeoDataFrame | None = None) -> LayerSetD
     Returns
     -------
     LayerSetDiff
-        ``areas``: one row per layer and class in both builds (old and new size, gained, lost, in ``unit``);
+        ``areas``: one row per layer and class in both builds (old and new size, gained = only in new, lost = only
+        in old, both = in both; in ``unit``);
         ``gained`` / ``lost``: the pieces (storage CRS, EPSG:4490), with ``area_km2`` or ``length_km``;
         ``zones``: zones added, removed or changed, by code; layers only in one build are listed apart;
         ``sites``: the sites whose verdict changes (None without ``sites``).
@@ -241,7 +246,7 @@ def diff_builds(old, new, *, sites: gpd.GeoDataFrame | None = None) -> LayerSetD
         layers_added=[lid for lid in new.frames if lid not in old.frames],
         layers_removed=[lid for lid in old.frames if lid not in new.frames],
         areas=pd.DataFrame(areas, columns=["layer", "zone_class", "class_zh", "class_en", "unit", "old", "new",
-                                           "gained", "lost"]),
+                                           "gained", "lost", "both"]),
         gained=frame(gained, _PIECE_COLUMNS), lost=frame(lost, _PIECE_COLUMNS), zones=frame(zones, zone_cols),
         sites=None if sets is None else site_changes(sites, *sets))
 
@@ -299,9 +304,9 @@ def format_diff(d: LayerSetDiff) -> str:
     lines = [f"旧 old: {d.old}", f"新 new: {d.new}", f"量算坐标系 / measured in {d.measure_crs}", ""]
     moved = d.areas[(d.areas["gained"] > 0) | (d.areas["lost"] > 0)]
     if len(moved):
-        rows = [["图层 layer", "类别 class", "单位 unit", "旧 old", "新 new", "增加 gained", "减少 lost"]]
+        rows = [["图层 layer", "类别 class", "单位 unit", "旧 old", "新 new", "增加 gained", "减少 lost", "两者 both"]]
         rows += [[r.layer, f"{r.zone_class} {r.class_zh}", r.unit, f"{r.old:.3f}", f"{r.new:.3f}", f"+{r.gained:.3f}",
-                  f"-{r.lost:.3f}"] for r in moved.itertuples()]
+                  f"-{r.lost:.3f}", "—" if np.isnan(r.both) else f"{r.both:.3f}"] for r in moved.itertuples()]
         lines += _table(rows)
     lines.append(f"面积或长度变化的类别 / classes changed: {len(moved)} of {len(d.areas)}")
     for what, ids in (("新增图层 / layers added", d.layers_added), ("删除图层 / layers removed", d.layers_removed)):

@@ -1,7 +1,9 @@
 """National schemas of the files bureaus hand over: field names and values → layer id, classes, name and code fields.
 
 The tables are data: :data:`LAYERS` holds the fixed layers a planner's set uses
-(ids, titles, classes and colours as in the Jinpu set, plus ``control_units``),
+(ids, titles, classes and colours as in the Jinpu set, plus ``control_units``; the
+network layers ``eco_cores``, ``eco_sources``, ``eco_corridors`` only by ``--layer``,
+except the output of ``ecozone corridors``, known by :data:`MODEL_FIELDS`),
 :data:`SCHEMAS` the field names by which each layer's file is known (三线一单
 units ``HJZHGKDYBM``/``HJZHGKDYMC``/``ZHGKDYFL``, red line ``HXMC``/``HXLX``, …)
 and :data:`CLASS_WORDS` the words of a class field's values (一级保护区 → ``L1``,
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 
 from ..errors import LayerSetError
 
-__all__ = ["LAYERS", "LAYER_ORDER", "SCHEMAS", "CLASS_WORDS", "Mapping", "recognise", "class_of", "parse_class_map"]
+__all__ = ["LAYERS", "LAYER_ORDER", "SCHEMAS", "CLASS_WORDS", "NETWORK_ROLES", "MODEL_FIELDS", "MODELLED", "Mapping",
+           "recognise", "layers_of", "is_modelled", "class_of", "parse_class_map"]
 
 
 def _c(zh, en, control, color):
@@ -53,6 +56,16 @@ LAYERS = {
                   "classes": {"strict": _c("严格保护岸线", "strictly protected", "strict", "#d7191c"),
                               "restricted": _c("限制开发岸线", "restricted development", "restrictive", "#fdae61"),
                               "optimized": _c("优化利用岸线", "optimised use", "general", "#2c7bb6")}},
+    "eco_cores": {"title_zh": "生态核心", "title_en": "Ecological cores", "family": "network", "geometry": "polygon",
+                  "clause": "生态安全格局：生态核心（规划确定的范围）",
+                  "classes": {"core": _c("生态核心", "ecological core", "strict", "#006837")}},
+    "eco_sources": {"title_zh": "生态源地", "title_en": "Ecological sources", "family": "network", "geometry": "polygon",
+                    "clause": "生态安全格局：生态源地与生态小斑（规划确定的范围）",
+                    "classes": {"source": _c("生态源地", "ecological source", "restrictive", "#238443"),
+                                "patch": _c("生态小斑", "ecological patch", "general", "#addd8e")}},
+    "eco_corridors": {"title_zh": "生态廊道", "title_en": "Ecological corridors", "family": "network",
+                      "geometry": "polygon", "clause": "生态安全格局：生态廊道（规划确定的范围）",
+                      "classes": {"primary": _c("一级生态廊道", "primary ecological corridor", "restrictive", "#78c679")}},
     "control_units": {"title_zh": "环境综合管控单元", "title_en": "Environmental control units",
                       "family": "control_units", "geometry": "polygon",
                       "clause": "生态环境分区管控（三线一单）环境综合管控单元；关于加强生态环境分区管控的意见（2024）",
@@ -84,7 +97,19 @@ SCHEMAS = {
                         "keep": ["JB"]},
     "coastline": {"code": ["AXBM"], "name": ["AXMC"], "class": ["AXLX", "AXFL"], "keep": []},
     "study_area": {"code": ["XZQDM", "XZQBM", "PAC"], "name": ["XZQMC"], "class": [], "keep": []},
+    # network layers have no national schema: only the corridors output is recognised (MODEL_FIELDS), else --layer
+    "eco_cores": {"code": ["ZONE_CODE"], "name": ["NAME_ZH", "NAME"], "class": ["ZONE_CLASS"], "keep": []},
+    "eco_sources": {"code": ["ZONE_CODE"], "name": ["NAME_ZH", "NAME"], "class": ["ZONE_CLASS"], "keep": []},
+    "eco_corridors": {"code": ["ZONE_CODE"], "name": ["NAME_ZH", "NAME"], "class": ["ZONE_CLASS"],
+                      "keep": ["WIDTH_M", "FROM_NAME", "TO_NAME", "LCD", "EUCLID_M", "COST_RATIO", "PATH_LENGTH_M"]},
 }
+#: the layers of the ecological network (docs/network.md) and the list of ``[network]`` each belongs to
+NETWORK_ROLES = {"eco_cores": "nodes", "eco_sources": "nodes", "eco_corridors": "links"}
+#: the fields of ``ecozone corridors`` output (its ``corridors`` and ``paths`` layers): least-cost corridors
+MODEL_FIELDS = ("from_source", "to_source", "lcd", "cost_ratio")
+#: title and clause of a layer of modelled corridors (a draft, not the plan's corridors)
+MODELLED = {"title_zh": "生态廊道（最小成本路径模型，草稿）", "title_en": "Ecological corridors (least-cost model, draft)",
+            "clause": "最小成本路径模型廊道（MCR，ecozone corridors）：模型草稿，非规划批准的范围"}
 
 #: per layer: class id -> the words of the source's values that mean it (codes must equal the value, words be in it)
 CLASS_WORDS = {
@@ -94,6 +119,7 @@ CLASS_WORDS = {
     "nature_reserves": {"core": ([], ["核心"]), "buffer": ([], ["缓冲"]), "experimental": ([], ["实验"]),
                         "park": ([], ["自然公园", "森林公园", "地质公园", "湿地公园", "海洋公园"])},
     "coastline": {"strict": ([], ["严格保护"]), "restricted": ([], ["限制开发"]), "optimized": ([], ["优化利用"])},
+    "eco_sources": {"source": (["source"], ["源地"]), "patch": (["patch"], ["小斑", "斑块"])},
 }
 CLASS_WORDS["water_control_units"] = CLASS_WORDS["air_control_units"] = CLASS_WORDS["control_units"]
 
@@ -139,6 +165,8 @@ class Mapping:
     code_field: str | None = None
     keep: list = field(default_factory=list)
     how: str = "recognised"  # recognised | given
+    modelled: bool = False  # the file is ``ecozone corridors`` output (least-cost corridors, a draft)
+    classes: dict = field(default_factory=dict)  # the layer's class table (the set's own when it has the layer)
 
 
 def _find(fields: list, names: list) -> str | None:
@@ -146,10 +174,18 @@ def _find(fields: list, names: list) -> str | None:
     return next((upper[n] for n in names if n in upper), None)
 
 
+def is_modelled(fields) -> bool:
+    """Whether a file's fields are those of ``ecozone corridors`` output (:data:`MODEL_FIELDS`)."""
+    return set(MODEL_FIELDS) <= {str(f).lower() for f in fields}
+
+
 def _layer_by_fields(fields: list) -> list:
-    """Layers whose code or name field the file has, else those whose class field it has."""
-    return ([lid for lid, s in SCHEMAS.items() if _find(fields, s["code"] + s["name"])]
-            or [lid for lid, s in SCHEMAS.items() if _find(fields, s["class"])])
+    """The corridors output; else layers whose code or name field the file has, else those whose class field it has."""
+    if is_modelled(fields):
+        return ["eco_corridors"]
+    national = {lid: s for lid, s in SCHEMAS.items() if lid not in NETWORK_ROLES}
+    return ([lid for lid, s in national.items() if _find(fields, s["code"] + s["name"])]
+            or [lid for lid, s in national.items() if _find(fields, s["class"])])
 
 
 def _fits(layer: str, values: list) -> bool:
@@ -160,12 +196,20 @@ def _fits(layer: str, values: list) -> bool:
 def _layer_by_values(values: dict) -> list:
     """Layers one of whose fields holds only that layer's class words (water and air sub-zones need their codes)."""
     return [lid for lid in CLASS_WORDS if lid not in ("water_control_units", "air_control_units")
-            and any(_fits(lid, v) for v in values.values())]
+            and lid not in NETWORK_ROLES and any(_fits(lid, v) for v in values.values())]
+
+
+def layers_of(values: dict) -> list:
+    """The layers a file whose fields hold ``values`` may be (by its field names, else its values); one when sure."""
+    return _layer_by_fields(list(values)) or _layer_by_values(values)
 
 
 def recognise(path, values: dict, *, layer=None, class_field=None, class_map=None, name_field=None,
-              code_field=None, keep=None) -> Mapping:
+              code_field=None, keep=None, classes=None) -> Mapping:
     """The mapping of a file whose fields hold ``values`` (field -> list of values), options winning over recognition.
+
+    ``classes``: the class table of the layer in the set, when the set has it already (merged over
+    :data:`LAYERS`: its classes, colours and the rules keyed on them stay).
 
     Raises
     ------
@@ -183,7 +227,7 @@ def recognise(path, values: dict, *, layer=None, class_field=None, class_map=Non
                                      "--encoding")
     given = layer is not None
     if layer is None:
-        found = _layer_by_fields(fields) or _layer_by_values(values)
+        found = layers_of(values)
         if len(found) != 1:
             raise LayerSetError(f"cannot tell which layer this file is ({' or '.join(found) or 'no known fields'}; "
                                 f"fields: {listed})", path=path,
@@ -194,6 +238,8 @@ def recognise(path, values: dict, *, layer=None, class_field=None, class_map=Non
                             hint=f"use one of {', '.join(LAYER_ORDER)}")
     schema = SCHEMAS[layer]
     m = Mapping(layer=layer, how="given" if given else "recognised",
+                modelled=layer == "eco_corridors" and is_modelled(fields),
+                classes={**LAYERS[layer]["classes"], **dict(classes or {})},
                 name_field=name_field or _find(fields, schema["name"]),
                 code_field=code_field or _find(fields, schema["code"]),
                 keep=list(keep) if keep is not None else [f for f in (_find(fields, [k]) for k in schema["keep"]) if f])
@@ -203,7 +249,7 @@ def recognise(path, values: dict, *, layer=None, class_field=None, class_map=Non
 
 def _classes(path, m: Mapping, values: dict, class_field, user_map) -> None:
     """Fill the class field and value→class map of ``m`` (a one-class layer, or ``*=class``, needs no field)."""
-    classes = LAYERS[m.layer]["classes"]
+    classes = m.classes
     user_map = dict(user_map or {})
     if "*" in user_map or len(classes) == 1:
         m.zone_class = user_map.get("*", next(iter(classes)))
@@ -227,7 +273,7 @@ def _classes(path, m: Mapping, values: dict, class_field, user_map) -> None:
     m.counts = counts
     unmapped = []
     for v in counts:
-        cls = user_map.get(v) or user_map.get(_norm(v)) or class_of(m.layer, v)
+        cls = user_map.get(v) or user_map.get(_norm(v)) or (_norm(v) if _norm(v) in classes else class_of(m.layer, v))
         if cls is None or cls not in classes:
             unmapped.append(v)
         else:

@@ -269,9 +269,10 @@ def least_cost_corridors(sources: gpd.GeoDataFrame, res: Resistance, *, cutoff: 
                          path=None, stats: dict | None = None, jobs: int = 1) -> tuple:
     """Least-cost links between neighbouring sources: (``paths``, ``corridors``).
 
-    ``paths``: one line per pair (from/to source, names, ``lcd`` in cost units, ``euclid_m`` edge to edge,
-    ``cost_ratio`` = lcd / euclid_m, ``path_length_m``); ``corridors`` (with ``cutoff``, else None): the
-    same rows with the corridor polygon (NLCC ≤ cutoff), in the raster's CRS. ``stats``, if given, gets
+    ``paths``: one line per pair (``name`` "A—B", from/to source, names, ``lcd`` in cost units, ``euclid_m``
+    edge to edge, ``cost_ratio`` = lcd / euclid_m, ``path_length_m``); ``corridors`` (with ``cutoff``, else
+    None): the same rows with the corridor polygon (NLCC ≤ cutoff) and its mean width ``width_m`` (area /
+    path length), in the raster's CRS. ``stats``, if given, gets
     each step's (wall, CPU) seconds and the cells the per-source runs covered. ``jobs``: processes for the
     per-source runs (forked, sharing the graph).
     """
@@ -313,13 +314,18 @@ def least_cost_corridors(sources: gpd.GeoDataFrame, res: Resistance, *, cutoff: 
                 if not left[s]:
                     del cwd[s]
         euclid = float(shapely.distance(geoms[a - 1], geoms[b - 1]))
-        rows.append({"from_source": a, "to_source": b, "from_name": names[a - 1], "to_name": names[b - 1],
-                     "lcd": lcd, "euclid_m": euclid, "cost_ratio": lcd / euclid if euclid > 0 else np.nan,
+        rows.append({"name": f"{names[a - 1]}—{names[b - 1]}", "from_source": a, "to_source": b,
+                     "from_name": names[a - 1], "to_name": names[b - 1], "lcd": lcd, "euclid_m": euclid, "cost_ratio": lcd / euclid if euclid > 0 else np.nan,
                      "path_length_m": line.length, "cutoff": np.nan if cutoff is None else float(cutoff)})
         lines.append(line)
     _step(stats, "paths and corridor polygons", *clocks)
-    table = pd.DataFrame(rows, columns=["from_source", "to_source", "from_name", "to_name", "lcd", "euclid_m",
-                                        "cost_ratio", "path_length_m", "cutoff"])
+    table = pd.DataFrame(rows, columns=["name", "from_source", "to_source", "from_name", "to_name", "lcd",
+                                        "euclid_m", "cost_ratio", "path_length_m", "cutoff"])
     paths = gpd.GeoDataFrame(table, geometry=lines, crs=res.crs)
-    corridors = gpd.GeoDataFrame(table.copy(), geometry=polys, crs=res.crs) if cutoff is not None else None
+    corridors = None
+    if cutoff is not None:  # mean width: area over the path's length (2A/P would count the cells' stair steps)
+        area = shapely.area(np.asarray(polys, dtype=object))
+        width = np.divide(area, table["path_length_m"], out=np.full(len(table), np.nan),
+                          where=table["path_length_m"].to_numpy() > 0)
+        corridors = gpd.GeoDataFrame(table.assign(width_m=width), geometry=polys, crs=res.crs)
     return paths, corridors

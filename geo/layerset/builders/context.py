@@ -28,7 +28,7 @@ class BuildContext:
     Parameters
     ----------
     root : the layer-set folder.
-    sources : the manifest's ``[sources]`` table: name -> {file, encoding, crs, ...}; without
+    sources : the manifest's ``[sources]`` table: name -> {file, layer, encoding, crs, ...}; without
         ``encoding`` a shapefile without ``.cpg`` is read as its DBF's text shows (UTF-8 or GBK).
     measure_crs : the projected CRS of every geometry handed to a builder.
     land_layer : id of the layer that is the land study area.
@@ -61,7 +61,7 @@ class BuildContext:
             df["x"], df["y"] = tr.transform(df["lon"].to_numpy(), df["lat"].to_numpy())
             out = df.set_index("id", drop=False)
         else:
-            gdf = _read_vector(path, encoding)
+            gdf = _read_vector(path, encoding, spec.get("layer"))
             if gdf.crs is None and spec.get("crs"):
                 gdf = gdf.set_crs(spec["crs"])
             if gdf.crs is None:
@@ -162,8 +162,9 @@ def _encoding_of(spec: dict, name: str, root: Path) -> str | None:
                             path=root / "manifest.toml", hint="use gbk or utf-8") from None
 
 
-def _read_vector(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
-    """A vector file read with ``encoding``; a shapefile without ``.cpg`` as its DBF's text shows (UTF-8 or GBK)."""
+def _read_vector(path: Path, encoding: str | None, layer: str | None = None) -> gpd.GeoDataFrame:
+    """A vector file (its ``layer``, when named) read with ``encoding``; a shapefile without ``.cpg`` as its DBF's text
+    shows (UTF-8 or GBK)."""
     if encoding is None and path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
         dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
         if dbf is not None:
@@ -172,7 +173,7 @@ def _read_vector(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
             if encoding:
                 log.info("%s: no .cpg; attribute text read as %s (detected)", path, encoding.upper())
     try:
-        return pyogrio.read_dataframe(path, encoding=encoding) if encoding else pyogrio.read_dataframe(path)
+        return pyogrio.read_dataframe(path, **{k: v for k, v in (("encoding", encoding), ("layer", layer)) if v})
     except UnicodeError as exc:
         raise LayerSetError(f"文本不是 {encoding} 编码 / the text is not in {encoding} ({exc.reason})", path=path,
                             hint="give the source's encoding in the manifest (encoding = \"gbk\" or \"utf-8\")") from None
