@@ -315,7 +315,8 @@ def least_cost_corridors(sources: gpd.GeoDataFrame, res: Resistance, *, cutoff: 
                     del cwd[s]
         euclid = float(shapely.distance(geoms[a - 1], geoms[b - 1]))
         rows.append({"name": f"{names[a - 1]}—{names[b - 1]}", "from_source": a, "to_source": b,
-                     "from_name": names[a - 1], "to_name": names[b - 1], "lcd": lcd, "euclid_m": euclid, "cost_ratio": lcd / euclid if euclid > 0 else np.nan,
+                     "from_name": names[a - 1], "to_name": names[b - 1], "lcd": lcd,
+                     "euclid_m": euclid, "cost_ratio": lcd / euclid if euclid > 0 else np.nan,
                      "path_length_m": line.length, "cutoff": np.nan if cutoff is None else float(cutoff)})
         lines.append(line)
     _step(stats, "paths and corridor polygons", *clocks)
