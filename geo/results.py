@@ -35,8 +35,8 @@ from .threads import in_threads
 from .errors import ExportError, SiteInputError
 from .text import FORMULA_CHARS, FORMULA_GUARD, VERDICTS
 
-__all__ = ["write_results", "read_results", "ResultWriter", "Batch", "RESULT_FORMATS", "spreadsheet_safe",
-           "FORMULA_CHARS", "PART_NAME"]
+__all__ = ["write_results", "read_results", "ResultWriter", "Batch", "BatchPreparer", "RESULT_FORMATS",
+           "spreadsheet_safe", "FORMULA_CHARS", "PART_NAME", "write_part"]
 
 RESULT_FORMATS = (".csv", ".json", ".geojson", ".gpkg", ".txt", ".parquet")
 #: formats written whole at the end (the others stream batch by batch)
@@ -284,6 +284,49 @@ class Batch:
     gpkg: tuple | None = None
     result: object = None
     parquet: object = None  # the sites with their verdicts, for a dataset output
+    part: tuple | None = None  # (name, rows) of the dataset part written where the batch was prepared
+
+
+def write_part(sites: gpd.GeoDataFrame, folder, number: int) -> tuple[str, int]:
+    """Write the ``number``-th part of a dataset into ``folder`` (it must exist): ``(name, rows)``.
+
+    Written under a hidden temporary name in ``folder`` and renamed to its
+    :data:`PART_NAME`: a part is whole or absent, and writing it again (a task
+    run again after its worker died) replaces it with the same bytes. The
+    folder is never created here, so a write after the run was abandoned (its
+    folder removed) fails instead of leaving one behind.
+    """
+    name = PART_NAME.format(number)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        sites.to_parquet(tmp, index=False)
+        os.replace(tmp, Path(folder) / name)
+    except BaseException:
+        discard(tmp)
+        raise
+    return name, len(sites)
+
+
+class BatchPreparer:
+    """:meth:`ResultWriter.prepare` of a writer to ``out`` and ``detail``, made where it runs (it pickles).
+
+    With a dataset output, ``folder`` is the writer's hidden folder (:meth:`ResultWriter.remote`): called with
+    ``number=k``, it writes the batch's part there itself (:func:`write_part`) and returns only its name and rows.
+    """
+
+    def __init__(self, out, detail, keep: bool, folder: str | None = None):
+        self.args = (str(out), None if detail is None else str(detail), keep)
+        self.folder = folder
+
+    def __call__(self, result, number: int | None = None) -> Batch:
+        out, detail, keep = self.args
+        batch = ResultWriter(out, detail=detail, overwrite=True, keep=keep).prepare(result)
+        if self.folder is not None and number is not None and batch.parquet is not None:
+            with writing(out):
+                batch.part = write_part(batch.parquet, self.folder, number)
+            batch.parquet = None
+        return batch
 
 
 class ResultWriter:
@@ -293,7 +336,8 @@ class ResultWriter:
     temporary file; JSON and GeoJSON gather the batches and are written at the
     end; ``.parquet`` is a GeoParquet dataset, a folder holding one part per
     batch (``part-00000.parquet``, … in input order: :data:`PART_NAME`), made
-    as a hidden folder beside the target and renamed into place whole.
+    as a hidden folder beside the target and renamed into place whole (its
+    parts may be written where the batches are checked: :meth:`remote`).
     Everything is renamed into place only when :meth:`close` succeeds; on
     an error nothing is left behind. Keeps the verdict counts.
 
@@ -346,13 +390,13 @@ class ResultWriter:
         _write_table(table, self._fh[target], header=first)
 
     def _write(self, tables: list, sites, findings, part=None) -> None:
-        """Write one batch (in the background thread); ``part`` is (its file, its sites) for a dataset."""
+        """Write one batch (in the background thread); ``part`` is (folder, number, sites) for a dataset."""
         for target, table in tables:
             with writing(target):
                 self._append_csv(target, table)
         if part is not None:
             with writing(self.out):
-                part[1].to_parquet(part[0], index=False)
+                write_part(part[2], part[0], part[1])
         if sites is not None:
             with writing(self.out):
                 tmp = self._tmp(self.out)
@@ -377,7 +421,16 @@ class ResultWriter:
             _ = result.detail  # built now: the kept result travels without its builder
         return Batch(counts=result.counts(), n=len(result.sites), tables=tables, gpkg=gpkg,
                      result=result if self.keep else None,
-                     parquet=_typed_blanks(result.sites) if self.ext in _DATASET else None)
+                     parquet=_dataset_part(result.sites) if self.ext in _DATASET else None)
+
+    def remote(self) -> BatchPreparer:
+        """:meth:`prepare` as an object that pickles, for a batch checked in another process or on a Dask worker.
+
+        With a dataset output it names this writer's hidden folder (made now): the worker writes each part
+        there, given ``number=`` (:class:`BatchPreparer`); the folder must then be at the same path there.
+        """
+        folder = str(self._tmp(self.out)) if self.ext in _DATASET else None
+        return BatchPreparer(self.out, self.detail, self.keep, folder)
 
     def add(self, result) -> None:
         """Write (or keep) one batch: a check's result, or :meth:`prepare`'s batch."""
@@ -387,6 +440,8 @@ class ResultWriter:
         self.n += batch.n
         if batch.result is not None:
             self.parts.append(batch.result)
+        if batch.part is not None:  # written where it was prepared: it must be the next part, whole
+            self._took_part(batch)
         if not batch.tables and batch.gpkg is None and batch.parquet is None:
             return
         self._wait()
@@ -399,9 +454,17 @@ class ResultWriter:
         sites, findings = batch.gpkg if batch.gpkg is not None else (None, None)
         part = None
         if batch.parquet is not None:
-            part = (self._tmp(self.out) / PART_NAME.format(self._parts), batch.parquet)
+            part = (self._tmp(self.out), self._parts, batch.parquet)
             self._parts += 1
         self._pending = self._pool.submit(self._write, tables, sites, findings, part)
+
+    def _took_part(self, batch: Batch) -> None:
+        name, rows = batch.part
+        if name != PART_NAME.format(self._parts) or rows != batch.n:
+            raise ExportError(f"数据集分片次序错误 / dataset part {name} ({rows} rows) came where "
+                              f"{PART_NAME.format(self._parts)} ({batch.n} rows) was due; nothing was written",
+                              path=self.out, hint="run the check again")
+        self._parts += 1
 
     def _stop(self) -> None:
         try:
@@ -427,7 +490,7 @@ class ResultWriter:
                 with writing(self.out):
                     _write_results(self.result(), self._tmp(self.out), self.ext, self.out.stem)
             if self.ext in _DATASET:
-                self._tmp(self.out)  # (an empty dataset when no batch came)
+                _drop_hidden(self._tmp(self.out))  # (an empty dataset when no batch came)
             for target, tmp in list(self._tmps.items()):
                 with writing(target):
                     _replace(tmp, target)
@@ -451,7 +514,7 @@ class ResultWriter:
         self._fh.clear()
         for tmp in self._tmps.values():
             if tmp.is_dir():
-                shutil.rmtree(tmp, ignore_errors=True)
+                _remove_folder(tmp)
             else:
                 discard(tmp)
         self._tmps.clear()
@@ -469,15 +532,44 @@ class ResultWriter:
         return False
 
 
-def _typed_blanks(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """``sites`` with text columns that are blank in every row typed as text, so the parts of a dataset agree.
+def _dataset_part(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``sites`` as a dataset part stores them: its bytes depend on its rows only, so the parts agree.
 
-    (Arrow gives an all-blank object column the null type, which the parts where the column holds text
-    cannot be read into.)
+    Text columns blank in every row are typed as text (Arrow gives an all-blank object column the null type,
+    which the parts where the column holds text cannot be read into); a categorical column keeps the
+    categories its rows use, sorted (a batch checked in partitions and joined has the same categories as
+    one checked whole, so the same bytes: its categories do not depend on the check's inner tables).
     """
     blank = [c for c in sites.columns if c != sites.geometry.name and sites[c].dtype == object
              and sites[c].isna().all()]
-    return sites.astype(dict.fromkeys(blank, "str")) if blank else sites
+    sites = sites.astype(dict.fromkeys(blank, "str")) if blank else sites
+    cats = {c: sites[c].cat for c in sites.columns if isinstance(sites[c].dtype, pd.CategoricalDtype)}
+    if not cats:
+        return sites
+    sites = sites.copy(deep=False)
+    for c, cat in cats.items():
+        used = cat.remove_unused_categories()
+        sites[c] = used.cat.reorder_categories(used.cat.categories.sort_values())
+    return sites
+
+
+def _drop_hidden(folder: Path) -> None:
+    """Remove what a dataset's hidden folder holds beside its parts: the temporary files of writes cut short
+    (a Dask worker killed mid-write; its task was run again and wrote the part whole)."""
+    for entry in os.scandir(folder):
+        if entry.name.startswith("."):
+            discard(entry.path)
+
+
+def _remove_folder(folder: Path) -> None:
+    """Remove a dataset's hidden folder: first renamed, so a worker still writing a part cannot add a file to it
+    (its path is gone), then removed."""
+    gone = Path(tempfile.mkdtemp(prefix=f"{folder.name}.gone.", dir=folder.parent))
+    try:
+        os.replace(folder, gone / "x")
+    except OSError:  # (gone already, or not to be moved: removed where it is)
+        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(gone, ignore_errors=True)
 
 
 def _replace(tmp: Path, target: Path) -> None:

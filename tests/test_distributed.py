@@ -335,3 +335,161 @@ def test_a_task_a_batch_with_a_batch_a_worker_else_partitions_joined(tiny, monke
         assert client.run(_opened_here) == held and all(len(v) == 1 for v in held.values())
     assert distributed.partition_count(250_000, 100_000, 2, split=True) == 4
     assert distributed.partition_count(250_000, 100_000, 4) == 8  # (3 batches < 4 workers: 8 partitions)
+
+
+def _part_bytes_equal(a: Path, b: Path) -> list:
+    """The part names of two dataset outputs, asserted equal, each part byte for byte (as ``cmp`` compares)."""
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    for name in names:
+        assert filecmp.cmp(a / name, b / name, shallow=False), name
+    return names
+
+
+def test_workers_write_the_parts_of_a_dataset_output_with_the_bytes_of_one_process(tiny, tmp_path, monkeypatch,
+                                                                                     scheduler):
+    """-o x.parquet on a cluster: each task writes its part into the hidden folder; the client gets its name and
+    rows only. A task a batch (9 batches) and partitions joined (1 batch on 2 workers) give one process's parts."""
+    from distributed import Client
+
+    from geo.check import distributed
+    from geo.results import PART_NAME, ResultWriter
+
+    monkeypatch.setattr(distributed, "MIN_PART", 1)
+    one, _ = _parts(tmp_path)  # (a text column blank in half the rows)
+    common = {"sites": str(one), "layers_dir": str(tiny.root), "detail": None}
+    for chunk, n_parts in ((7, 9), (60, 1)):
+        monkeypatch.setattr(pipeline, "CHUNK", chunk)
+        here, there = tmp_path / f"here-{chunk}.parquet", tmp_path / f"there-{chunk}.parquet"
+        run_check(tiny, CheckParams(out=str(here), **common))
+        outcome = run_check(tiny, CheckParams(out=str(there), cluster=scheduler, **common))
+        assert outcome.n_sites == 60
+        assert _part_bytes_equal(here, there) == [PART_NAME.format(k) for k in range(n_parts)]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    sites = sites_from_inline(wkts=_wkts(), project_type="T03")
+    with ResultWriter(tmp_path / "api.parquet") as writer, Client(scheduler, timeout=30) as client:
+        remote = writer.remote()
+        for k, batch in enumerate(checked_on_cluster(sites, tiny, client, size=7, prepare=remote,
+                                                     writes_to=remote.folder)):
+            assert batch.parquet is None and batch.part == (PART_NAME.format(k), batch.n)  # the rows stayed there
+            assert (Path(remote.folder) / batch.part[0]).is_file()
+            writer.add(batch)
+    assert len(list((tmp_path / "api.parquet").iterdir())) == 9 and writer.n == 60
+
+
+class WriteThenBlock:
+    """A ``prepare`` writing its batch's part (the real writer) and then, until ``go`` exists, leaving a temporary
+    file as a write cut short leaves it, recording its worker's pid and waiting (the test then kills that worker)."""
+
+    def __init__(self, folder: str, inner):
+        self.folder, self.inner = Path(folder), inner
+
+    def __call__(self, result, **number):
+        batch = self.inner(result, **number)
+        go = self.folder / "go"
+        if not go.exists():
+            (Path(self.inner.folder) / f".{batch.part[0]}.cut-short.tmp").write_bytes(b"PAR1\0")
+            (self.folder / f"started-{os.getpid()}").write_text("")
+            deadline = time.monotonic() + 60
+            while not go.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return batch
+
+
+def test_a_worker_killed_while_writing_parts_leaves_each_part_once_and_whole(tiny, tmp_path, scheduler):
+    from distributed import Client
+
+    from geo.results import ResultWriter
+
+    sites = sites_from_inline(wkts=_wkts(), project_type="T03")
+    with ResultWriter(tmp_path / "one.parquet") as writer:
+        for batch in checked_batches(sites, tiny, size=7, prepare=writer.prepare):
+            writer.add(batch)
+    out, errors = tmp_path / "cluster.parquet", []
+    with ResultWriter(out) as writer, Client(scheduler, timeout=30) as client:
+        remote = writer.remote()
+
+        def run():
+            try:
+                for batch in checked_on_cluster(sites, tiny, client, size=7, prepare=WriteThenBlock(tmp_path, remote),
+                                                writes_to=remote.folder):
+                    writer.add(batch)
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("started-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = [int(p.name.split("-")[1]) for p in tmp_path.glob("started-*")]
+        assert started and list(Path(remote.folder).glob(".part-*.tmp"))
+        os.kill(started[0], signal.SIGKILL)
+        (tmp_path / "go").write_text("")
+        thread.join(120)
+        assert not errors, errors
+    assert len(_part_bytes_equal(tmp_path / "one.parquet", out)) == 9 and writer.n == 60  # no stray .tmp left
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_batch_whose_part_is_not_the_next_is_refused_and_nothing_written(tiny, tmp_path):
+    from geo.errors import ExportError
+    from geo.results import ResultWriter, write_part
+
+    result = check_sites(sites_from_inline(wkts=_wkts(14), project_type="T03"), tiny)
+    with pytest.raises(ExportError, match="part-00001.parquet .* came where part-00000.parquet"):
+        with ResultWriter(tmp_path / "r.parquet") as writer:
+            batch = writer.prepare(result)
+            batch.part, batch.parquet = write_part(batch.parquet, writer.remote().folder, 1), None
+            writer.add(batch)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _unshare_works() -> bool:
+    try:
+        return subprocess.run(["unshare", "-m", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs unshare -m (a mount namespace) to hide a folder from a worker")
+def test_a_worker_that_cannot_see_the_output_folder_is_refused_before_any_work(tiny, tmp_path):
+    """A worker in its own mount namespace, an empty tmpfs over the output's folder: it sees another folder there.
+    One ClusterError line naming the folder, no task checking sites, nothing left behind."""
+    from distributed import Client, get_task_stream
+
+    from geo.results import ResultWriter
+
+    shared = tmp_path / "out"
+    shared.mkdir()
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              **quiet),
+             subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                               'mount -t tmpfs tmpfs "$0" && exec "$1" worker "$2" --nthreads 1 --host 127.0.0.1 '
+                               '--no-dashboard', str(shared), str(DASK), address], **quiet)]
+    try:
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=60)
+            sites = sites_from_inline(wkts=_wkts(), project_type="T03")
+            with pytest.raises(ClusterError, match="does not see the folder the output is built in"), \
+                    get_task_stream(client) as ts, \
+                    ResultWriter(shared / "r.parquet") as writer:
+                remote = writer.remote()
+                list(checked_on_cluster(sites, tiny, client, size=7, prepare=remote, writes_to=remote.folder))
+            assert not [t for t in ts.data if t["key"].startswith("_check")]
+        res = CliRunner().invoke(cli, ["check", "--layers", str(tiny.root), "--type", "T03", "-o",
+                                       str(shared / "r.parquet"), "--point", "121.86,39.116", "--cluster", address])
+        assert res.exit_code == 2 and "看不到或不能写入输出所在的文件夹" in res.output and str(shared) in res.output, res.output
+        assert len(res.output.strip().splitlines()) == 1, res.output
+        assert list(shared.iterdir()) == []
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()

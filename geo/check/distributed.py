@@ -29,7 +29,14 @@ A run, :func:`checked_on_cluster`:
   outputs are the same bytes;
 * the caller gets the batches in order, a few tasks ahead; the scheduler
   re-runs the tasks of a worker lost mid-run (results it held are computed
-  again).
+  again);
+* ``writes_to`` (a GeoParquet dataset output, ``-o results.parquet``): each
+  task writes its batch's part itself into that folder (the writer's hidden
+  folder: :meth:`~geo.results.ResultWriter.remote`), ``prepare`` called with
+  ``number=`` the batch's number, so the part keeps the name a one-process run
+  gives it; only the part's name and rows come back. Every worker must see the
+  folder at the same path (shared storage): checked before any work
+  (:func:`refuse_unseen`).
 
 Layer sets whose zone index is large (its cache over :data:`SPLIT_FROM_MB`, or
 ``split_zones=True``) are split in space too: the client writes the index's
@@ -44,6 +51,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import logging
+import os
 import pickle
 import socket
 from collections import deque
@@ -61,7 +69,7 @@ from .batches import checked_part, warn_again
 log = logging.getLogger(__name__)
 
 __all__ = ["CLUSTER_FORMS", "parse_cluster", "cluster_client", "checked_on_cluster", "LayerSetPlugin", "opened",
-           "zone_store", "area_index", "SPLIT_FROM_MB", "partition_count"]
+           "zone_store", "area_index", "SPLIT_FROM_MB", "partition_count", "refuse_unseen"]
 
 CLUSTER_FORMS = "local, local:N or tcp://HOST:PORT"
 #: batches per block (a block is joined back into the input order by one task)
@@ -294,14 +302,43 @@ def _register(client, where: tuple) -> None:
                                path=where[0], hint="put the layer set on storage every worker reads, at the same path")
 
 
+def _cannot_write(folder: str) -> str | None:
+    """(On a worker) why it cannot write into ``folder``, or None."""
+    if not os.path.isdir(folder):
+        return "does not see"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "may not write into"
+    return None
+
+
+def refuse_unseen(client, folder: str) -> None:
+    """Raise ClusterError unless every worker of ``client`` sees ``folder`` (at the same path) and may write there.
+
+    ``folder`` is the hidden folder of a dataset output (its parent is the output's folder, named in the error).
+    """
+    why = {w: r for w, r in client.run(_cannot_write, folder).items() if r}
+    if why:
+        worker, reason = next(iter(why.items()))
+        out = Path(folder).parent
+        raise ClusterError(f"Dask 工作进程 {worker} 看不到或不能写入输出所在的文件夹 / Dask worker {worker} {reason} "
+                           f"the folder the output is built in ({len(why)} of "
+                           f"{len(client.scheduler_info()['workers'])} workers); it must be on storage every worker "
+                           "writes", path=out,
+                           hint=f"put -o in a folder every worker sees at the path {out} (NFS, a shared disk), "
+                                "or write a .csv (written here)")
+
+
 def hilbert_parts(geoms, n_parts: int, bounds) -> list:
     """Positions of ``geoms`` cut into ``n_parts`` runs along a Hilbert curve over ``bounds``."""
     key = geoms.hilbert_distance(total_bounds=bounds).to_numpy()
     return [p for p in np.array_split(np.argsort(key, kind="stable"), n_parts) if len(p)]
 
 
-def _check_batch(packed: bytes, where, prepare) -> tuple:
-    """One batch (consecutive sites) checked and ``prepare``\\ d where it runs: ``([prepared], warnings)``."""
+def _check_batch(packed: bytes, where, prepare, number: int | None = None) -> tuple:
+    """One batch (consecutive sites) checked and ``prepare``\\ d where it runs: ``([prepared], warnings)``;
+    ``prepare`` is given ``number=`` when the batch's number is given."""
+    if number is not None:
+        prepare = partial(prepare, number=number)
     out, caught = checked_part(pickle.loads(packed), opened(*where), prepare)
     return [out], caught
 
@@ -321,8 +358,9 @@ def _built(result):
     return result
 
 
-def _join(parts, where, start: int, size: int, prepare) -> tuple:
-    """Phase 2: a block's partitions in input order, cut into batches from ``start``, each ``prepare``\\ d.
+def _join(parts, where, start: int, size: int, prepare, numbered: bool = False) -> tuple:
+    """Phase 2: a block's partitions in input order, cut into batches from ``start``, each ``prepare``\\ d
+    (given ``number=`` the batch's number when ``numbered``).
 
     Returns the batches and the warnings of the partitions.
     """
@@ -335,7 +373,8 @@ def _join(parts, where, start: int, size: int, prepare) -> tuple:
     pos = np.concatenate([p[1] for p in parts])
     order = np.argsort(pos, kind="stable")
     sites = pd.concat([p[0].sites for p in parts], ignore_index=True).iloc[order]
-    sites = gpd.GeoDataFrame(sites.reset_index(drop=True), crs=parts[0][0].sites.crs)
+    sites = gpd.GeoDataFrame(_categorical_again(sites.reset_index(drop=True), [p[0].sites for p in parts]),
+                             crs=parts[0][0].sites.crs)
     details = [p[0].detail.assign(_s=p[1][p[0].detail["_s"].to_numpy()]) for p in parts]
     detail = pd.concat(details, ignore_index=True)
     detail = detail.iloc[np.argsort(detail["_s"].to_numpy(), kind="stable")].reset_index(drop=True)
@@ -347,30 +386,47 @@ def _join(parts, where, start: int, size: int, prepare) -> tuple:
         d = detail.iloc[d0:d1].reset_index(drop=True)
         d["_s"] = d["_s"].to_numpy() - lo
         batch = CheckResult(sites=sites.iloc[s0:s1].reset_index(drop=True), detail=d, layerset=ls)
-        out.append(prepare(batch))
+        out.append(prepare(batch, number=lo // size) if numbered else prepare(batch))
     return out, caught
 
 
-def checked_on_cluster(sites, layerset, client, *, size: int, prepare=lambda r: r, split_zones: bool | None = None):
+def _categorical_again(joined, frames):
+    """``joined`` with the columns categorical in one of ``frames`` categorical again (pandas joins
+    categoricals of different categories as text), as one check of all the rows makes them."""
+    import pandas as pd
+
+    lost = [c for c in joined.columns if not isinstance(joined[c].dtype, pd.CategoricalDtype)
+            and any(isinstance(f[c].dtype, pd.CategoricalDtype) for f in frames)]
+    return joined.astype(dict.fromkeys(lost, "category")) if lost else joined
+
+
+def checked_on_cluster(sites, layerset, client, *, size: int, prepare=lambda r: r, split_zones: bool | None = None,
+                       writes_to: str | None = None):
     """``prepare(check_sites(batch, layerset))`` for each batch of ``size`` sites, in order, checked on ``client``.
 
     The same batches and the same values as :func:`~geo.check.batches.checked_batches`
     in one process; ``prepare`` must pickle (it runs on the workers). Warnings
     raised on the workers are raised again here. ``split_zones``: each task
     reads only its area's zones (:func:`zone_store`); None decides by the size
-    of the zone index (:data:`SPLIT_FROM_MB`).
+    of the zone index (:data:`SPLIT_FROM_MB`). ``writes_to``: a folder
+    ``prepare`` writes into on the workers, called as ``prepare(result,
+    number=k)`` for the k-th batch; refused before any work unless every
+    worker sees it (:func:`refuse_unseen`).
     """
     where = _where(layerset, split_zones)
+    if writes_to is not None:
+        refuse_unseen(client, writes_to)
     _register(client, where)
+    numbered = writes_to is not None
     n_workers = max(1, len(client.scheduler_info()["workers"]))
     if _by_batch(len(sites), size, n_workers, where[3] is not None):  # a task a batch: nothing to join
-        submit = partial(_submit_batch, client, sites, size=size, where=where, prepare=prepare)
+        submit = partial(_submit_batch, client, sites, size=size, where=where, prepare=prepare, numbered=numbered)
         yield from _in_order(submit, range(0, len(sites), size), ahead=2 * n_workers)
         return
     block = size * BLOCK_BATCHES
     n_parts = _parts_a_block(len(sites), block, n_workers)
     submit = partial(_submit, client, sites, block=block, size=size, n_parts=n_parts, bounds=sites.total_bounds,
-                     where=where, prepare=prepare)
+                     where=where, prepare=prepare, numbered=numbered)
     yield from _in_order(submit, range(0, len(sites), block), ahead=max(2, -(-2 * n_workers // n_parts) + 1))
 
 
@@ -432,17 +488,20 @@ def _large_tasks():
     return dask.config.set({"distributed.admin.large-graph-warning-threshold": "4GB"})
 
 
-def _submit_batch(client, sites, start: int, *, size: int, where, prepare):
+def _submit_batch(client, sites, start: int, *, size: int, where, prepare, numbered: bool):
     """The future of one batch, checked and prepared in one task."""
     with _large_tasks():
-        return client.submit(_check_batch, _packed(sites.iloc[start:start + size]), where, prepare, pure=False)
+        return client.submit(_check_batch, _packed(sites.iloc[start:start + size]), where, prepare,
+                             start // size if numbered else None, pure=False)
 
 
-def _submit(client, sites, start: int, *, block: int, size: int, n_parts: int, bounds, where, prepare):
+def _submit(client, sites, start: int, *, block: int, size: int, n_parts: int, bounds, where, prepare,
+            numbered: bool):
     """The future of one block: its partitions checked, then joined."""
     chunk = sites.iloc[start:start + block]
     n_parts = max(1, min(n_parts, len(chunk) // MIN_PART))
     parts = hilbert_parts(chunk.geometry, n_parts, bounds)
     with _large_tasks():
         checked = [client.submit(_check_part, _packed(chunk.iloc[p]), p + start, where, pure=False) for p in parts]
-    return client.submit(partial(_join, where=where, start=start, size=size, prepare=prepare), checked, pure=False)
+    return client.submit(partial(_join, where=where, start=start, size=size, prepare=prepare, numbered=numbered),
+                         checked, pure=False)

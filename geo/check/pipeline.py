@@ -242,12 +242,12 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
         if client is None:
             prepare = partial(_prepared, writer.prepare, report=report, units=units)
             batches = checked_batches(gdf, ls, size=size, prepare=prepare, jobs=jobs)
-        else:  # the same batches, checked on a Dask cluster (prepared there: the writer's part must travel)
+        else:  # the same batches, checked on a Dask cluster (prepared there; a dataset's parts written there)
             from .distributed import checked_on_cluster
 
-            prepare = partial(_prepared, WriterPart(params.out, params.detail, writer.keep), report=report,
-                              units=units)
-            batches = checked_on_cluster(gdf, ls, client, size=CHUNK, prepare=prepare)
+            remote = writer.remote()
+            prepare = partial(_prepared, remote, report=report, units=units)
+            batches = checked_on_cluster(gdf, ls, client, size=CHUNK, prepare=prepare, writes_to=remote.folder)
         done, met = 0, []
         if progress:
             progress(done, n)
@@ -317,17 +317,6 @@ def _client(cluster: str | None):
         yield client
 
 
-class WriterPart:
-    """:meth:`ResultWriter.prepare` of a writer to ``out`` and ``detail``, made where it runs (it pickles)."""
-
-    def __init__(self, out, detail, keep: bool):
-        self.args = (out, detail, keep)
-
-    def __call__(self, result):
-        out, detail, keep = self.args
-        return ResultWriter(out, detail=detail, overwrite=True, keep=keep).prepare(result)
-
-
 def _unless(stop) -> None:
     if stop is not None and stop():
         raise InterruptedError("the command that asked for this check stopped; nothing written")
@@ -342,13 +331,13 @@ def _source(p: CheckParams, gdf) -> dict:
             "coord_sys": p.coord_sys, "detail": Path(p.detail).name if p.detail else None}
 
 
-def _prepared(prepare, result, *, report: str | None, units):
+def _prepared(prepare, result, *, report: str | None, units, **number):
     """A batch for the writer, its share of the report and the control units its sites meet (may run in a worker).
 
     ``report`` is the report's detail mode (None: no report); ``units`` is (layer, zone id → code) of the
-    requirement list, or None.
+    requirement list, or None; ``number`` (the batch's number, on a cluster) goes to ``prepare``.
     """
-    batch = prepare(result)
+    batch = prepare(result, **number)
     part = ReportDigest.part(result, detail=report) if report else None
     hits = met_units(result.detail, result.sites, layer=units[0], codes=units[1]) if units else None
     return batch, part, hits
