@@ -28,7 +28,7 @@ from shapely.geometry import box
 
 from conftest import X0, Y0
 from geo import __version__
-from geo.app.jobs import Job, _install_warning_hook
+from geo.app.jobs import Job
 from geo.check.engine import check_sites
 from geo.cli.check import command
 from geo.errors import SiteInputError, SiteInputWarning
@@ -108,7 +108,6 @@ def in_job(job: Job, fn, *args) -> list:
 
 
 def test_two_checks_reading_at_once_each_keep_their_own_warnings(tiny, files, switch_on_waits):
-    _install_warning_hook()  # (what the app's JobRunner does): a job's warnings go to that job
     alone_warned = in_job(Job("a", "1", None), warned, tiny, files)
     alone_quiet = in_job(Job("b", "1", None), quiet, files)
     assert len(alone_warned) == 2 and "no .cpg" in alone_warned[0] and "outside the coverage" in alone_warned[1]
@@ -136,7 +135,6 @@ def test_two_checks_reading_at_once_each_keep_their_own_warnings(tiny, files, sw
 
 def test_a_service_check_gets_only_its_own_warnings(tiny, files, tmp_path, switch_on_waits):
     """``ecozone serve`` collects a check's warnings: not those another thread of the process raises meanwhile."""
-    _install_warning_hook()
     service = CheckService(tiny.root)
     done = threading.Event()
     other: list = []

@@ -19,20 +19,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import warnings
 import queue
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import error_line, warning_line
+from ..errors import error_line
+from ..thread_warnings import warnings_into
 
 __all__ = ["JobRunner", "Job", "problem_line", "GROUP"]
 
 log = logging.getLogger(__name__)
-_local = threading.local()
 #: the most jobs a worker takes at once
 GROUP = 64
-_hook_lock = threading.Lock()
 
 
 def problem_line(exc: BaseException) -> str:
@@ -43,32 +41,6 @@ def problem_line(exc: BaseException) -> str:
     if isinstance(exc, (ValueError, TypeError)):  # CheckParams' refusals, worded as click words them
         return f"ecozone: error: {' '.join(str(exc).split())}"
     return f"ecozone: error: 内部错误，见服务日志 / internal error ({type(exc).__name__}); see the app's log"
-
-
-def _install_warning_hook() -> None:
-    """Route warnings raised in a job's thread to that job (others go where they went).
-
-    ecozone's own warnings are shown every time in the app: each job (each user) must get its own, even when
-    another job raised the same text before (Python shows a warning once per place by default).
-    """
-    from .. import errors
-
-    with _hook_lock:
-        if getattr(warnings.showwarning, "_ecozone_jobs", False):
-            return
-        for category in (errors.SiteInputWarning, errors.LayerSetWarning, errors.GeometryRepairedWarning,
-                         errors.CoverageWarning):
-            warnings.filterwarnings("always", category=category)
-        previous = warnings.showwarning
-
-        def show(message, category, filename, lineno, file=None, line=None):
-            sink = getattr(_local, "warnings", None)
-            if sink is None:
-                return previous(message, category, filename, lineno, file, line)
-            sink.append(warning_line(message))
-
-        show._ecozone_jobs = True
-        warnings.showwarning = show
 
 
 def _as_named(line: str, folder, meta: dict) -> str:
@@ -110,20 +82,18 @@ class Job:
         """``fn(*args)`` for this job: its warnings kept with it; a failure or a cancel ends it. None when ended."""
         if self.status not in ("queued", "running"):
             return None
-        _local.warnings = self.warnings
         try:
             if self.stop.is_set():
                 raise InterruptedError("cancelled")
             self.status = "running"
-            return fn(*args)
+            with warnings_into(self.warnings):
+                return fn(*args)
         except InterruptedError:
             self.meta.update(status="cancelled", error="ecozone: 已取消，未写出任何结果 / cancelled; nothing written")
         except Exception as exc:  # the page shows the command line's one line
             if error_line(exc) is None:
                 log.exception("check %s of %s failed", self.cid, self.user)
             self.meta.update(status="failed", error=problem_line(exc))
-        finally:
-            _local.warnings = None
         self.status = "ending"
         return None
 
@@ -158,13 +128,11 @@ def _together(jobs: list[Job]):
     """Several small jobs checked in one call; None if it warned or failed (check them one by one then)."""
     from .quick import Together
 
-    _local.warnings = caught = []
     try:
-        together = Together([j.sites for j in jobs], jobs[0].ls)
+        with warnings_into([]) as caught:
+            together = Together([j.sites for j in jobs], jobs[0].ls)
     except Exception:  # (a warning made an error, or one job's sites failing the others)
         return None
-    finally:
-        _local.warnings = None
     return None if caught else together
 
 
@@ -194,7 +162,6 @@ class JobRunner:
         self._queue: queue.Queue = queue.Queue()
         self._jobs: dict[tuple[str, str], Job] = {}
         self._lock = threading.Lock()
-        _install_warning_hook()
         self._threads = [threading.Thread(target=self._work, name=f"ecozone-app-check-{i}", daemon=True)
                          for i in range(workers)]
         for t in self._threads:

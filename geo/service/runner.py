@@ -20,13 +20,13 @@ import sys
 import threading
 import time
 import traceback
-import warnings
 from concurrent.futures import Future
 from pathlib import Path
 from queue import SimpleQueue
 
 from .. import __version__
-from ..errors import ServiceError, error_line, warning_line
+from ..errors import ServiceError, error_line
+from ..thread_warnings import warnings_into
 from .protocol import DEFAULT_PORT, refuse_bad_request, request_params
 
 __all__ = ["CheckService", "STOPPED_LINE"]
@@ -180,8 +180,6 @@ class CheckService:
         level, cwd = root_log.level, os.getcwd()
         root_log.addHandler(collect)
         root_log.setLevel(min(level, collect.level))
-        _route_warnings()
-        _sink.lines = lines
         try:
             refuse_bad_request(request)
             os.chdir(request["cwd"])  # paths as the client typed them, messages as the plain command's
@@ -191,7 +189,8 @@ class CheckService:
                 raise ServiceError(f"the check service serves layer set {self.ls.name} ({self.root}), not {layers}",
                                    hint="give --layers that folder, or start a service for this one: "
                                         f"ecozone serve --layers {layers} --port {DEFAULT_PORT + 1}")
-            outcome = run_check(self.current(), params, stop=stop)
+            with warnings_into(lines, once=True):
+                outcome = run_check(self.current(), params, stop=stop)
             code = outcome.exit_code
             if not quiet:
                 lines.append(outcome.summary)
@@ -210,45 +209,10 @@ class CheckService:
                 code = 1
             lines.append(line)
         finally:
-            _sink.lines = None
             os.chdir(cwd)
             root_log.removeHandler(collect)
             root_log.setLevel(level)
         return {"code": code, "lines": lines}
-
-
-_sink = threading.local()  # .lines: the lines of the check running on this thread
-_hook_lock = threading.Lock()
-
-
-def _route_warnings() -> None:
-    """Send a warning raised on a check's thread to that check's lines, each distinct one once per check.
-
-    ``warnings.catch_warnings`` would swap the process's ``showwarning`` for
-    every thread; this hook (installed once, again after a ``catch_warnings``
-    that ended put the old one back) looks at the thread instead, and passes
-    the warnings of other threads on. ecozone's warnings are shown every time,
-    so that a check gets its own even when one before it raised the same text.
-    """
-    from .. import errors
-
-    with _hook_lock:
-        if getattr(warnings.showwarning, "_ecozone_service", False):
-            return
-        for category in (c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, Warning)):
-            warnings.filterwarnings("always", category=category)
-        previous = warnings.showwarning
-
-        def show(message, category, filename, lineno, file=None, line=None):
-            lines = getattr(_sink, "lines", None)
-            if lines is None:
-                return previous(message, category, filename, lineno, file, line)
-            text = warning_line(message)
-            if text not in lines:  # (as the plain command shows a warning once per place)
-                lines.append(text)
-
-        show._ecozone_service = True
-        warnings.showwarning = show
 
 
 class _Lines(logging.Handler):
