@@ -1,10 +1,17 @@
 """Worker processes forked from the caller, sharing its memory (``--jobs`` of ``check`` and ``corridors``).
 
 Forked workers read what the parent built before the fork (the sites and the
-layer set, a raster's graph) without copies. :func:`fork_pool` gives a pool of
-such workers set up by :func:`worker_init`: one thread each for geometry, dead
-with their parent, Ctrl-C left to the parent. Where the platform cannot fork,
-:func:`can_fork` is false and callers work in one process.
+layer set, a raster's graph) without copies. :func:`fork_pool` gives a
+:class:`~concurrent.futures.ProcessPoolExecutor` of such workers set up by
+:func:`worker_init`: one thread each for geometry, dead with their parent,
+Ctrl-C left to the parent. Where the platform cannot fork, :func:`can_fork` is
+false and callers work in one process.
+
+Not ``multiprocessing.Pool``: while a large result waits in its pipe, that
+pool's worker-handler thread polls the pipe in a loop holding the GIL, and the
+thread reading the result waits for the GIL after each 64 KB read; a check of
+10⁷ points in two workers took 100 s instead of 55 s (docs/scale.md). The
+executor reads results in the thread that waits for them.
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import ctypes.util
 import multiprocessing as mp
 import os
 import signal
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
 from .threads import mark_worker
@@ -48,6 +56,18 @@ def worker_init(parent: int) -> None:
 
 @contextmanager
 def fork_pool(jobs: int):
-    """A pool of ``jobs`` forked workers (:func:`worker_init`), stopped on leaving."""
-    with mp.get_context("fork").Pool(jobs, initializer=worker_init, initargs=(os.getpid(),)) as pool:
+    """An executor of ``jobs`` forked workers (:func:`worker_init`): shut down on leaving, killed on an error.
+
+    Leaving by an exception (a failed task, a cancelled check, a generator closed early) cancels the tasks
+    not started and ends the workers at once instead of waiting for the running ones.
+    """
+    pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=worker_init,
+                               initargs=(os.getpid(),))
+    try:
         yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):  # terminate_workers() from 3.14
+            proc.terminate()
+        raise
+    pool.shutdown()

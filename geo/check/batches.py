@@ -64,17 +64,17 @@ def checked_batches(sites, layerset, *, size: int, prepare=lambda r: r, jobs: in
             pending = deque()
             todo = iter(starts)
             for start in todo:
-                pending.append(pool.apply_async(_work, (start,)))
+                pending.append(pool.submit(_work, start))
                 if len(pending) >= 2 * jobs:
                     break
             while pending:
-                out, caught = pending.popleft().get()
+                out, caught = pending.popleft().result()
                 kept = getattr(out, "result", out)
                 if hasattr(kept, "layerset") and kept.layerset is None:  # it does not travel: see CheckResult
                     kept.layerset = layerset
                 warn_again(caught)
                 for start in todo:
-                    pending.append(pool.apply_async(_work, (start,)))
+                    pending.append(pool.submit(_work, start))
                     break
                 yield out
     finally:

@@ -249,7 +249,7 @@ def _corridor_costs(meet: pd.DataFrame, labels, graph, cum, cutoff: float, stats
     try:
         if jobs > 1 and len(tasks) > 1 and can_fork():
             with fork_pool(min(jobs, len(tasks))) as pool:
-                done = pool.map(_source_run, tasks, chunksize=1)
+                done = list(pool.map(_source_run, tasks))
         else:
             done = [_source_run(t) for t in tasks]
     finally:
