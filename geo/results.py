@@ -285,6 +285,7 @@ class Batch:
     result: object = None
     parquet: object = None  # the sites with their verdicts, for a dataset output
     part: tuple | None = None  # (name, rows) of the dataset part written where the batch was prepared
+    files: list | None = None  # ("out" | "detail", path) of the CSV parts written where the batch was prepared
 
 
 def write_part(sites: gpd.GeoDataFrame, folder, number: int) -> tuple[str, int]:
@@ -308,24 +309,52 @@ def write_part(sites: gpd.GeoDataFrame, folder, number: int) -> tuple[str, int]:
     return name, len(sites)
 
 
+def write_csv_part(table: pa.Table, folder, key: str, number: int) -> str:
+    """Write one batch's CSV rows (with the header line, without BOM) as ``{key}-{number:05d}.csv`` in ``folder``.
+
+    Written under a temporary name and renamed, as :func:`write_part`: whole or absent. Returns its path.
+    """
+    path = Path(folder) / f"{key}-{number:05d}.csv"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        _write_table(table, tmp, header=True)
+        os.replace(tmp, path)
+    except BaseException:
+        discard(tmp)
+        raise
+    return str(path)
+
+
 class BatchPreparer:
     """:meth:`ResultWriter.prepare` of a writer to ``out`` and ``detail``, made where it runs (it pickles).
 
-    With a dataset output, ``folder`` is the writer's hidden folder (:meth:`ResultWriter.remote`): called with
-    ``number=k``, it writes the batch's part there itself (:func:`write_part`) and returns only its name and rows.
+    Called with ``number=k`` (the batch's number), it writes what it can where it runs, so that only names
+    travel back: with a dataset output, the batch's part into ``folder``, the writer's hidden folder
+    (:func:`write_part`); with CSV outputs (results, detail), the batch's rows into ``scratch``
+    (:func:`write_csv_part`), which the writer appends in order (:meth:`ResultWriter.add`).
     """
 
-    def __init__(self, out, detail, keep: bool, folder: str | None = None):
+    def __init__(self, out, detail, keep: bool, folder: str | None = None, scratch: str | None = None):
         self.args = (str(out), None if detail is None else str(detail), keep)
         self.folder = folder
+        self.scratch = scratch
 
     def __call__(self, result, number: int | None = None) -> Batch:
         out, detail, keep = self.args
         batch = ResultWriter(out, detail=detail, overwrite=True, keep=keep).prepare(result)
-        if self.folder is not None and number is not None and batch.parquet is not None:
+        if number is None:
+            return batch
+        if self.folder is not None and batch.parquet is not None:
             with writing(out):
                 batch.part = write_part(batch.parquet, self.folder, number)
             batch.parquet = None
+        if self.scratch is not None and batch.tables:
+            files = []
+            for key, table in batch.tables:
+                with writing(out if key == "out" else detail):
+                    files.append((key, write_csv_part(table, self.scratch, key, number)))
+            batch.files, batch.tables = files, []
         return batch
 
 
@@ -368,6 +397,7 @@ class ResultWriter:
         self._pool = None
         self._pending = None
         self._parts = 0  # parts of a dataset output written or in flight
+        self._scratch: Path | None = None  # CSV parts written by workers (:meth:`remote`)
 
     def _tmp(self, target: Path) -> Path:
         if target not in self._tmps:
@@ -389,11 +419,29 @@ class ResultWriter:
             self._fh[target].write(BOM)
         _write_table(table, self._fh[target], header=first)
 
-    def _write(self, tables: list, sites, findings, part=None) -> None:
-        """Write one batch (in the background thread); ``part`` is (folder, number, sites) for a dataset."""
+    def _append_file(self, target: Path, path: str) -> None:
+        """Append a CSV part (:func:`write_csv_part`) to ``target``'s file, its header line only the first time,
+        and remove it."""
+        first = target not in self._fh
+        if first:
+            self._fh[target] = pa.OSFile(str(self._tmp(target)), "wb")
+            self._fh[target].write(BOM)
+        with open(path, "rb") as src:
+            if not first:
+                src.readline()  # the header (column names hold no line break)
+            while chunk := src.read(1 << 23):
+                self._fh[target].write(chunk)
+        os.unlink(path)
+
+    def _write(self, tables: list, sites, findings, part=None, files=()) -> None:
+        """Write one batch (in the background thread); ``part`` is (folder, number, sites) for a dataset,
+        ``files`` (target, path) CSV parts written elsewhere."""
         for target, table in tables:
             with writing(target):
                 self._append_csv(target, table)
+        for target, path in files:
+            with writing(target):
+                self._append_file(target, path)
         if part is not None:
             with writing(self.out):
                 write_part(part[2], part[0], part[1])
@@ -426,11 +474,16 @@ class ResultWriter:
     def remote(self) -> BatchPreparer:
         """:meth:`prepare` as an object that pickles, for a batch checked in another process or on a Dask worker.
 
-        With a dataset output it names this writer's hidden folder (made now): the worker writes each part
-        there, given ``number=`` (:class:`BatchPreparer`); the folder must then be at the same path there.
+        With a dataset output it names this writer's hidden folder, with CSV outputs a hidden scratch folder
+        beside ``out`` (both made now): given ``number=``, the worker writes the batch's part or CSV rows there
+        (:class:`BatchPreparer`); the folders must then be at the same paths there.
         """
         folder = str(self._tmp(self.out)) if self.ext in _DATASET else None
-        return BatchPreparer(self.out, self.detail, self.keep, folder)
+        if self._scratch is None and (self.ext == ".csv" or self.detail is not None):
+            self._created += make_parents(self.out.parent)
+            self._scratch = Path(tempfile.mkdtemp(prefix=f".{self.out.stem}.parts.", dir=self.out.parent))
+        return BatchPreparer(self.out, self.detail, self.keep, folder,
+                             None if self._scratch is None else str(self._scratch))
 
     def add(self, result) -> None:
         """Write (or keep) one batch: a check's result, or :meth:`prepare`'s batch."""
@@ -442,7 +495,7 @@ class ResultWriter:
             self.parts.append(batch.result)
         if batch.part is not None:  # written where it was prepared: it must be the next part, whole
             self._took_part(batch)
-        if not batch.tables and batch.gpkg is None and batch.parquet is None:
+        if not batch.tables and not batch.files and batch.gpkg is None and batch.parquet is None:
             return
         self._wait()
         if self._pool is None:
@@ -456,7 +509,8 @@ class ResultWriter:
         if batch.parquet is not None:
             part = (self._tmp(self.out), self._parts, batch.parquet)
             self._parts += 1
-        self._pending = self._pool.submit(self._write, tables, sites, findings, part)
+        files = [(self.out if k == "out" else self.detail, p) for k, p in batch.files or ()]
+        self._pending = self._pool.submit(self._write, tables, sites, findings, part, files)
 
     def _took_part(self, batch: Batch) -> None:
         name, rows = batch.part
@@ -495,6 +549,7 @@ class ResultWriter:
                 with writing(target):
                     _replace(tmp, target)
                 del self._tmps[target]
+            self._drop_scratch()
         except BaseException:
             self.abort()
             raise
@@ -518,8 +573,14 @@ class ResultWriter:
             else:
                 discard(tmp)
         self._tmps.clear()
+        self._drop_scratch()
         remove_folders(self._created)
         self._created = []
+
+    def _drop_scratch(self) -> None:
+        if self._scratch is not None:
+            _remove_folder(self._scratch)
+            self._scratch = None
 
     def __enter__(self):
         return self

@@ -10,6 +10,7 @@ import shapely
 from geo.check import check_sites
 from geo.errors import CoverageWarning
 from geo.check.batches import checked_batches
+from geo.results import ResultWriter
 from geo.sites.read import sites_from_inline
 
 
@@ -48,3 +49,27 @@ PARENT = os.getpid()
 def test_an_error_in_a_worker_reaches_the_caller(tiny):
     with pytest.raises(ValueError, match="batch of 7 failed"):
         list(checked_batches(_sites(20), tiny, size=7, prepare=_boom, jobs=2))
+
+
+def test_workers_write_the_csv_rows_and_the_caller_appends_them_in_order(tiny, tmp_path):
+    sites = _sites(40)
+    got = {}
+    for jobs in (1, 2):
+        out, det = tmp_path / f"r{jobs}.csv", tmp_path / f"d{jobs}.csv"
+        with pytest.warns(CoverageWarning), ResultWriter(out, detail=det) as writer:
+            prepare = writer.remote() if jobs > 1 else writer.prepare
+            for batch in checked_batches(sites, tiny, size=7, prepare=prepare, jobs=jobs, numbered=jobs > 1):
+                assert (jobs > 1) == bool(batch.files) and (jobs > 1) != bool(batch.tables)
+                writer.add(batch)
+        got[jobs] = out.read_bytes(), det.read_bytes()
+    assert got[1] == got[2] and got[1][0].count(b"\n") == 41
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d1.csv", "d2.csv", "r1.csv", "r2.csv"]
+
+
+def test_a_failed_run_leaves_no_csv_part(tiny, tmp_path):
+    with pytest.raises(RuntimeError, match="stop"), pytest.warns(CoverageWarning), \
+            ResultWriter(tmp_path / "r.csv") as writer:
+        for batch in checked_batches(_sites(40), tiny, size=7, prepare=writer.remote(), jobs=2, numbered=True):
+            writer.add(batch)
+            raise RuntimeError("stop")
+    assert list(tmp_path.iterdir()) == []

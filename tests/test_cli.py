@@ -386,8 +386,10 @@ def test_killed_parallel_run_leaves_no_worker(tmp_path, monkeypatch):
     import time
 
     proc, out = _start_check(tmp_path, "--jobs", "2")
-    _wait_for_files(proc, out)
-    workers = _children(proc.pid)
+    _wait_for_files(proc, out)  # (the folder the workers write into comes before them)
+    end = time.monotonic() + 60
+    while len(workers := _children(proc.pid)) < 2 and time.monotonic() < end and proc.poll() is None:
+        time.sleep(0.02)
     assert len(workers) >= 2
     proc.send_signal(signal.SIGKILL)
     _, err = proc.communicate(timeout=60)

@@ -100,6 +100,8 @@ def test_cluster_runs_give_the_bytes_of_one_process(tiny, tmp_path, monkeypatch,
         assert filecmp.cmp(one[0], got[0], shallow=False), name
         assert filecmp.cmp(one[1], got[1], shallow=False), name
         assert got[2] == one[2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(  # no scratch folder of CSV parts left
+        f"{n}{s}.csv" for n in ("one", "local", "tcp") for s in ("", "-detail"))
     kinds = pd.read_csv(one[0], encoding="utf-8-sig")["kind"]
     assert {"point", "line", "parcel"} <= set(kinds)
 
@@ -485,6 +487,20 @@ def test_a_worker_that_cannot_see_the_output_folder_is_refused_before_any_work(t
         assert res.exit_code == 2 and "看不到或不能写入输出所在的文件夹" in res.output and str(shared) in res.output, res.output
         assert len(res.output.strip().splitlines()) == 1, res.output
         assert list(shared.iterdir()) == []
+        # CSV outputs: the worker cannot write its rows there, so they come back whole; the same bytes
+        with Client(address, timeout=60) as client, ResultWriter(shared / "r.csv") as writer:
+            remote = writer.remote()
+            got = list(checked_on_cluster(sites, tiny, client, size=7, prepare=remote, may_write_to=remote.scratch))
+            assert all(b.tables and not b.files for b in got)
+        args = ["check", "--layers", str(tiny.root), "--type", "T03", "--point", "121.86,39.116",
+                "--point", "122.9,39.5"]
+        for name, extra in (("one", []), ("r", ["--cluster", address])):
+            res = CliRunner().invoke(cli, [*args, "-o", str(shared / f"{name}.csv"), "--detail",
+                                           str(shared / f"{name}-d.csv"), "--overwrite", *extra])
+            assert res.exit_code == 0, res.output
+        assert filecmp.cmp(shared / "one.csv", shared / "r.csv", shallow=False)
+        assert filecmp.cmp(shared / "one-d.csv", shared / "r-d.csv", shallow=False)
+        assert sorted(p.name for p in shared.iterdir()) == ["one-d.csv", "one.csv", "r-d.csv", "r.csv"]
     finally:
         for p in reversed(procs):
             p.send_signal(signal.SIGTERM)

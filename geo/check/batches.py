@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
+from functools import partial
 
 from ..forked import can_fork, fork_pool
 from .engine import check_sites
@@ -43,22 +44,27 @@ def _one(sites, layerset, start: int, size: int, prepare):
 
 
 def _work(start: int):
-    sites, layerset, size, prepare = _SHARED["args"]
+    sites, layerset, size, prepare, numbered = _SHARED["args"]
+    if numbered:
+        prepare = partial(prepare, number=start // size)
     return checked_part(sites.iloc[start:start + size], layerset, prepare)
 
 
-def checked_batches(sites, layerset, *, size: int, prepare=lambda r: r, jobs: int = 1):
+def checked_batches(sites, layerset, *, size: int, prepare=lambda r: r, jobs: int = 1, numbered: bool = False):
     """``prepare(check_sites(batch, layerset))`` for each batch of ``size`` sites, in order.
 
     With ``jobs`` > 1 and more than one batch, the batches are checked by
-    ``jobs`` forked processes (where the platform can fork; else one by one).
+    ``jobs`` forked processes (where the platform can fork; else one by one);
+    ``numbered``: there, ``prepare`` is called with ``number=`` the batch's
+    number (:class:`~geo.results.BatchPreparer` then writes the batch where it
+    is checked: a large result through the pool's pipe costs more than the check).
     """
     starts = range(0, len(sites), size)
     if jobs <= 1 or len(starts) <= 1 or not can_fork():
         for start in starts:
             yield _one(sites, layerset, start, size, prepare)
         return
-    _SHARED["args"] = (sites, layerset, size, prepare)
+    _SHARED["args"] = (sites, layerset, size, prepare, numbered)
     try:
         with fork_pool(min(jobs, len(starts))) as pool:
             pending = deque()

@@ -36,7 +36,10 @@ A run, :func:`checked_on_cluster`:
   ``number=`` the batch's number, so the part keeps the name a one-process run
   gives it; only the part's name and rows come back. Every worker must see the
   folder at the same path (shared storage): checked before any work
-  (:func:`refuse_unseen`).
+  (:func:`refuse_unseen`);
+* ``may_write_to`` (CSV outputs: the writer's scratch folder): when every
+  worker sees it, each task writes its batch's CSV rows there and the client
+  appends the files in order; else the rows come back as Arrow tables.
 
 Layer sets whose zone index is large (its cache over :data:`SPLIT_FROM_MB`, or
 ``split_zones=True``) are split in space too: the client writes the index's
@@ -69,7 +72,7 @@ from .batches import checked_part, warn_again
 log = logging.getLogger(__name__)
 
 __all__ = ["CLUSTER_FORMS", "parse_cluster", "cluster_client", "checked_on_cluster", "LayerSetPlugin", "opened",
-           "zone_store", "area_index", "SPLIT_FROM_MB", "partition_count", "refuse_unseen"]
+           "zone_store", "area_index", "SPLIT_FROM_MB", "partition_count", "refuse_unseen", "unseen"]
 
 CLUSTER_FORMS = "local, local:N or tcp://HOST:PORT"
 #: batches per block (a block is joined back into the input order by one task)
@@ -311,12 +314,17 @@ def _cannot_write(folder: str) -> str | None:
     return None
 
 
+def unseen(client, folder: str) -> dict:
+    """The workers of ``client`` that do not see ``folder`` (at the same path) or may not write there: why."""
+    return {w: r for w, r in client.run(_cannot_write, folder).items() if r}
+
+
 def refuse_unseen(client, folder: str) -> None:
     """Raise ClusterError unless every worker of ``client`` sees ``folder`` (at the same path) and may write there.
 
     ``folder`` is the hidden folder of a dataset output (its parent is the output's folder, named in the error).
     """
-    why = {w: r for w, r in client.run(_cannot_write, folder).items() if r}
+    why = unseen(client, folder)
     if why:
         worker, reason = next(iter(why.items()))
         out = Path(folder).parent
@@ -401,7 +409,7 @@ def _categorical_again(joined, frames):
 
 
 def checked_on_cluster(sites, layerset, client, *, size: int, prepare=lambda r: r, split_zones: bool | None = None,
-                       writes_to: str | None = None):
+                       writes_to: str | None = None, may_write_to: str | None = None):
     """``prepare(check_sites(batch, layerset))`` for each batch of ``size`` sites, in order, checked on ``client``.
 
     The same batches and the same values as :func:`~geo.check.batches.checked_batches`
@@ -411,13 +419,15 @@ def checked_on_cluster(sites, layerset, client, *, size: int, prepare=lambda r: 
     of the zone index (:data:`SPLIT_FROM_MB`). ``writes_to``: a folder
     ``prepare`` writes into on the workers, called as ``prepare(result,
     number=k)`` for the k-th batch; refused before any work unless every
-    worker sees it (:func:`refuse_unseen`).
+    worker sees it (:func:`refuse_unseen`). ``may_write_to``: a folder
+    ``prepare`` writes into when every worker sees it (CSV rows, appended
+    here); else the batches come back whole.
     """
     where = _where(layerset, split_zones)
     if writes_to is not None:
         refuse_unseen(client, writes_to)
     _register(client, where)
-    numbered = writes_to is not None
+    numbered = writes_to is not None or (may_write_to is not None and not unseen(client, may_write_to))
     n_workers = max(1, len(client.scheduler_info()["workers"]))
     if _by_batch(len(sites), size, n_workers, where[3] is not None):  # a task a batch: nothing to join
         submit = partial(_submit_batch, client, sites, size=size, where=where, prepare=prepare, numbered=numbered)

@@ -239,15 +239,17 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
             _client(params.cluster) as client:
         size = CHUNK if jobs == 1 or n < PARALLEL_FROM else min(CHUNK, -(-n // (2 * jobs)))
         report = params.report_detail if digest is not None else None
-        if client is None:
-            prepare = partial(_prepared, writer.prepare, report=report, units=units)
-            batches = checked_batches(gdf, ls, size=size, prepare=prepare, jobs=jobs)
+        if client is None:  # several processes: each writes its batches' CSV rows or dataset parts (remote)
+            many = jobs > 1 and n > size
+            prepare = partial(_prepared, writer.remote() if many else writer.prepare, report=report, units=units)
+            batches = checked_batches(gdf, ls, size=size, prepare=prepare, jobs=jobs, numbered=many)
         else:  # the same batches, checked on a Dask cluster (prepared there; a dataset's parts written there)
             from .distributed import checked_on_cluster
 
             remote = writer.remote()
             prepare = partial(_prepared, remote, report=report, units=units)
-            batches = checked_on_cluster(gdf, ls, client, size=CHUNK, prepare=prepare, writes_to=remote.folder)
+            batches = checked_on_cluster(gdf, ls, client, size=CHUNK, prepare=prepare, writes_to=remote.folder,
+                                         may_write_to=remote.scratch)
         done, met = 0, []
         if progress:
             progress(done, n)
