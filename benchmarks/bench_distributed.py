@@ -214,23 +214,35 @@ def _row(title: str, run: dict, one: float, same: bool) -> str:
             f"{same} |")
 
 
+def _tasks(n: int, workers: int) -> int:
+    """The checking tasks of a cluster run: a dataset (over :data:`PART` sites) is a task a part, read on the
+    workers; a single file is read by the client and cut as ``checked_on_cluster`` cuts it."""
+    return -(-n // PART) if n > PART else partitions(n, workers)
+
+
 def _projection(kind: str, n: int, r: dict) -> None:
     """Time on 8, 32 and 128 workers from the figures of this run (a projection, printed as one)."""
     one, warm, read = r["one"], r["tcp"]["seconds"], r["read"]
-    parts = partitions(n, 2)
+    on_workers = n > PART  # (the workers read a dataset's parts; the client reads a single file)
+    parts = _tasks(n, 2)
     per_part = max(0.0, warm - one / 2) / max(1, parts / 2)
     opening = max(0.0, r["tcp"]["cold"] - warm)
-    print(f"overhead per partition (warm TCP wall − one-process ÷ 2, over the {parts / 2:.0f} partitions a worker "
-          f"ran): {per_part * 1000:.0f} ms; opening the layer set on the workers (cold − warm, once): {opening:.1f} s; "
-          f"reading the sites on the client: {read:.1f} s")
+    print(f"overhead per task (warm TCP wall − one-process ÷ 2, over the {parts / 2:.0f} tasks a worker ran): "
+          f"{per_part * 1000:.0f} ms; opening the layer set on the workers (cold − warm, once): {opening:.1f} s; "
+          f"reading the sites in one process: {read:.1f} s "
+          + ("(on the cluster the workers read the dataset's parts)" if on_workers else "(the client's, on a cluster)"))
     n_big = 10 ** 7 if kind == "points" else 10 ** 6
-    print(f"PROJECTION, not measured — {n_big:,} {kind}: the client reads the sites alone (read time × "
-          f"{n_big / n:g}), the rest of the one-process time divides over the workers, each partition costs the "
-          "overhead above, the workers open the layer set once in parallel, the writer thread keeps pace:")
     scale = n_big / n
+    alone = 0.0 if on_workers else read * scale
+    print(f"PROJECTION, not measured — {n_big:,} {kind}: "
+          + ("the workers read the parts, so all of the one-process time" if on_workers else
+             f"the client reads the sites alone (read time × {scale:g}), the rest of the one-process time")
+          + " divides over the workers, each task costs the overhead above, the workers open the layer set once in "
+          "parallel, the writer thread keeps pace:")
     for w in (8, 32, 128):
-        proj = read * scale + (one - read) * scale / w + per_part * partitions(n_big, w) / w + opening
-        print(f"  {w:>3} workers: ~{proj:.0f} s ({partitions(n_big, w)} partitions)")
+        tasks = _tasks(n_big, w)
+        proj = alone + (one - alone / scale) * scale / w + per_part * tasks / w + opening
+        print(f"  {w:>3} workers: ~{proj:.0f} s ({tasks} tasks{'' if tasks >= w else ': fewer than workers'})")
 
 
 def workload(ls, kind: str, n: int, tmp: Path, repeat: int = 2) -> None:
@@ -241,7 +253,7 @@ def workload(ls, kind: str, n: int, tmp: Path, repeat: int = 2) -> None:
     r = _runs(ls, path, kind, tmp, repeat)
     one, same = r["one"], r["same"]
     load = os.getloadavg()
-    print(f"\n### {n:,} {kind} × {ls.name} ({partitions(n, 2)} partitions of ≤ {pipeline.CHUNK:,} sites; sites "
+    print(f"\n### {n:,} {kind} × {ls.name} ({_tasks(n, 2)} tasks of ≤ {PART if n > PART else pipeline.CHUNK:,} sites; sites "
           f"{'made in' if made > 1 else 'cached,'} {made:.0f} s: {path.name}; load {load[0]:.2f} {load[1]:.2f})")
     print(f"| run | wall (s), best of {repeat} | ÷ one process | first run on fresh workers (s) | worker peak (MB) | "
           "CSV byte-identical |")
@@ -251,7 +263,8 @@ def workload(ls, kind: str, n: int, tmp: Path, repeat: int = 2) -> None:
     print(_row(f"LocalCluster, 2 workers (start-up {r['start']:.1f} s apart)", r["local"], one, same["local"]))
     print(_row("scheduler + 2 workers over TCP", r["tcp"], one, same["tcp"]))
     print(_row("the same, zones split in space", r["split"], one, same["split"]))
-    print(f"client (this process: reads the sites, writes the CSV) peak so far: {_peak_mb():.0f} MB")
+    print(f"client (this process: reads the sites in one process and the fork pool's, appends the CSV) peak so far: "
+          f"{_peak_mb():.0f} MB")
     _projection(kind, n, r)
 
 

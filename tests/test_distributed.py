@@ -509,3 +509,67 @@ def test_a_worker_that_cannot_see_the_output_folder_is_refused_before_any_work(t
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+def test_the_workers_read_a_datasets_parts_and_the_client_never_holds_the_sites(tiny, tmp_path, monkeypatch,
+                                                                                 scheduler):
+    """Parts of unequal sizes (one empty), sites with and without ids: the CSVs are the bytes of one process, a
+    dataset output the same rows; the client reads the parts' footers only."""
+    import geopandas as gpd
+    import numpy as np
+
+    from geo.sites.readers.dataset import part_rows
+
+    monkeypatch.setattr(pipeline, "CHUNK", 7)
+    geoms = shapely.from_wkt(_wkts())
+    gdf = gpd.GeoDataFrame({"id": [f"S{i:03d}" if i % 4 else None for i in range(60)], "type": "T03"},
+                           geometry=geoms, crs=4490)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for k, (lo, hi) in enumerate(((0, 11), (11, 11), (11, 40), (40, 60))):
+        gdf.iloc[lo:hi].to_parquet(folder / f"part-{k}.parquet")
+    assert part_rows(folder, sorted(str(p) for p in folder.iterdir())) == [11, 0, 29, 20]
+    common = {"sites": str(folder), "layers_dir": str(tiny.root), "overwrite": True}
+    run_check(tiny, CheckParams(out=str(tmp_path / "one.csv"), detail=str(tmp_path / "one-d.csv"), **common))
+    run_check(tiny, CheckParams(out=str(tmp_path / "one.parquet"), **common))
+    monkeypatch.setattr(pipeline, "read_check_sites", lambda *a: pytest.fail("the client read the sites"))
+    seen = []
+    run_check(tiny, CheckParams(out=str(tmp_path / "w.csv"), detail=str(tmp_path / "w-d.csv"), cluster=scheduler,
+                                **common), progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 60) and seen[-1] == (60, 60)
+    assert filecmp.cmp(tmp_path / "one.csv", tmp_path / "w.csv", shallow=False)
+    assert filecmp.cmp(tmp_path / "one-d.csv", tmp_path / "w-d.csv", shallow=False)
+    ids = pd.read_csv(tmp_path / "w.csv", encoding="utf-8-sig", dtype=str)["site_id"]
+    assert ids.iloc[0] == "1" and ids.iloc[44] == "45" and ids.iloc[45] == "S045"  # unnamed: their dataset row
+    run_check(tiny, CheckParams(out=str(tmp_path / "w.parquet"), cluster=scheduler, **common))
+    got, want = gpd.read_parquet(tmp_path / "w.parquet"), gpd.read_parquet(tmp_path / "one.parquet")
+    pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry")).astype(str),
+                                  pd.DataFrame(want.drop(columns="geometry")).astype(str))
+    assert got.geometry.geom_equals_exact(want.geometry, 1e-12).all()
+    assert len(list((tmp_path / "w.parquet").iterdir())) == 2 + 5 + 3  # the input's parts cut in batches of 7
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert np.isin(["one.csv", "w.csv", "w-d.csv"], [p.name for p in tmp_path.iterdir()]).all()
+
+
+def test_a_bad_row_or_an_id_used_in_two_parts_is_the_error_of_one_process(tiny, tmp_path, scheduler):
+    import geopandas as gpd
+
+    geoms = shapely.from_wkt(_wkts(20))
+    gdf = gpd.GeoDataFrame({"id": [f"S{i:03d}" for i in range(20)], "type": "T03"}, geometry=geoms, crs=4490)
+    for name, change in (("twice", lambda g: g.assign(id=g["id"].where(g.index != 17, "S004"))),
+                         ("type", lambda g: g.assign(type=g["type"].where(g.index != 13, "T99")))):
+        folder = tmp_path / name
+        folder.mkdir()
+        bad = change(gdf)
+        bad.iloc[:10].to_parquet(folder / "part-0.parquet")
+        bad.iloc[10:].to_parquet(folder / "part-1.parquet")
+        lines = {}
+        for how, extra in (("one", []), ("cluster", ["--cluster", scheduler])):
+            out = tmp_path / f"{name}-{how}.csv"
+            res = CliRunner().invoke(cli, ["check", str(folder), "--layers", str(tiny.root), "-o", str(out), *extra])
+            assert res.exit_code == 2 and not out.exists(), res.output
+            lines[how] = res.output.strip().splitlines()
+        assert lines["one"] == lines["cluster"] and len(lines["one"]) == 1, lines
+        assert ("row 18" in lines["one"][0] and "S004" in lines["one"][0]) if name == "twice" else \
+            ("row 14" in lines["one"][0] and "T99" in lines["one"][0])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

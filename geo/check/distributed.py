@@ -460,8 +460,11 @@ def partition_count(n_sites: int, size: int, n_workers: int, *, split: bool = Fa
     return sum(max(1, min(per, min(block, n_sites - s) // MIN_PART)) for s in range(0, n_sites, block))
 
 
-def _in_order(submit, starts, *, ahead: int):
-    """The batches of the futures ``submit(start)`` gives, in order, at most ``ahead`` futures in flight."""
+def _in_order(submit, starts, *, ahead: int, extra=None):
+    """The batches of the futures ``submit(start)`` gives, in order, at most ``ahead`` futures in flight.
+
+    A future's result is ``(batches, warnings, *more)``; ``extra(*more)`` is called with the rest, in order.
+    """
     pending = deque()
     todo = iter(starts)
     try:
@@ -470,7 +473,9 @@ def _in_order(submit, starts, *, ahead: int):
             if len(pending) >= ahead:
                 break
         while pending:
-            batches, caught = pending.popleft().result()
+            batches, caught, *more = pending.popleft().result()
+            if extra is not None:
+                extra(*more)
             warn_again(caught)
             for start in todo:
                 pending.append(submit(start))

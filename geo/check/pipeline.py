@@ -27,7 +27,7 @@ from ..report import DETAIL_MODES, LANGS, ReportDigest, open_template, render_re
 from ..report import REPORT_FORMATS as _REPORT_FORMATS
 from ..results import ResultWriter
 from ..sites.coords import COORD_SYSTEMS
-from ..sites.read import read_sites, sites_from_inline
+from ..sites.read import is_dataset, read_sites, sites_from_inline
 from ..text import VERDICT_ORDER, summary_line
 from .batches import checked_batches
 
@@ -222,7 +222,8 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
     reqs = read_requirements(ls) if (params.report or params.compliance) else None
     if params.compliance and reqs is None:
         raise no_requirements(ls)
-    gdf = read_check_sites(ls, params)
+    plan = _on_workers(params)  # a dataset's parts read by the cluster's workers: the sites never come here
+    gdf = read_check_sites(ls, params) if plan is None else None
     for out in (params.report, params.compliance):
         if out and Path(out).exists() and not params.overwrite:
             raise ExportError("output exists", path=out, hint="give --overwrite to replace it")
@@ -234,7 +235,7 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
     if params.compliance:
         layer = requirements_config(ls.manifest)["layer"]
         units = (layer, zone_codes(ls, layer))
-    n, jobs = len(gdf), params.jobs
+    n, jobs = len(gdf) if plan is None else sum(plan[1]), params.jobs
     with ResultWriter(params.out, detail=params.detail, overwrite=params.overwrite) as writer, \
             _client(params.cluster) as client:
         size = CHUNK if jobs == 1 or n < PARALLEL_FROM else min(CHUNK, -(-n // (2 * jobs)))
@@ -248,8 +249,14 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
 
             remote = writer.remote()
             prepare = partial(_prepared, remote, report=report, units=units)
-            batches = checked_on_cluster(gdf, ls, client, size=CHUNK, prepare=prepare, writes_to=remote.folder,
-                                         may_write_to=remote.scratch)
+            where = {"writes_to": remote.folder, "may_write_to": remote.scratch}
+            if plan is None:
+                batches = checked_on_cluster(gdf, ls, client, size=CHUNK, prepare=prepare, **where)
+            else:
+                from .dataset_parts import checked_dataset_on_cluster
+
+                batches = checked_dataset_on_cluster(params.sites, _read_options(params), ls, client, size=CHUNK,
+                                                     prepare=prepare, plan=plan, **where)
         done, met = 0, []
         if progress:
             progress(done, n)
@@ -287,13 +294,29 @@ def run_check(ls, params: CheckParams, *, progress=None, stop=None) -> CheckOutc
     return CheckOutcome(writer.n, counts, summary_line(writer.n, ls.name, counts), 3 if failed else 0)
 
 
-def read_check_sites(ls, p: CheckParams):
-    """The sites of the file and of ``--point``/``--wkt``, in one frame (the inline ones numbered after the file's)."""
+def _read_options(p: CheckParams) -> dict:
+    """The options the sites file is read with."""
     options = {k: v for k, v in {"encoding": p.encoding, "coord_sys": p.coord_sys, "ddd_mmss": p.ddd_mmss,
                                  "layer": p.layer}.items() if v}
+    return {"crs": p.crs, "project_type": p.project_type, **options}
+
+
+def _on_workers(p: CheckParams):
+    """(parts, rows) of a GeoParquet dataset the cluster's workers read themselves, or None (the sites are read
+    here): with ``--cluster``, sites only from the dataset, and no report or compliance table (they need all)."""
+    if p.cluster is None or not p.sites or p.points or p.wkts or p.report or p.compliance or not is_dataset(p.sites):
+        return None
+    from .dataset_parts import dataset_plan
+
+    return dataset_plan(p.sites)
+
+
+def read_check_sites(ls, p: CheckParams):
+    """The sites of the file and of ``--point``/``--wkt``, in one frame (the inline ones numbered after the file's)."""
+    options = _read_options(p)
     frames = []
     if p.sites:
-        frames.append(read_sites(p.sites, crs=p.crs, project_type=p.project_type, **options))
+        frames.append(read_sites(p.sites, **options))
     if p.points or p.wkts:
         frames.append(sites_from_inline(list(p.points), list(p.wkts), project_type=p.project_type,
                                         coord_sys=options.get("coord_sys")))

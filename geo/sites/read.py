@@ -29,7 +29,8 @@ from ..threads import in_threads
 
 log = logging.getLogger(__name__)
 
-__all__ = ["read_sites", "sites_from_inline", "normalize_sites", "SITE_COLUMNS", "SiteInputWarning"]
+__all__ = ["read_sites", "read_sites_part", "is_dataset", "sites_from_inline", "normalize_sites", "SITE_COLUMNS",
+           "SiteInputWarning"]
 
 SITE_COLUMNS = ["site_id", "name", "project_type", "nmp", "land_use", "radius_m", "kind"]
 _ALIASES = {
@@ -90,7 +91,7 @@ def _row(i: int) -> int:
 
 
 def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
-                    row_offset: int = 1) -> gpd.GeoDataFrame:
+                    row_offset: int = 1, first_number: int = 1) -> gpd.GeoDataFrame:
     """Turn a raw GeoDataFrame into sites, checking everything that could mislead a check.
 
     Parameters
@@ -102,7 +103,8 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
         files, 2 for CSV with a header line).
 
     Sites without an id (no id column, or a blank cell) are numbered 1, 2, ...
-    in file order; messages keep naming the file's rows (for CSV, the line).
+    in file order (from ``first_number``: a part of a dataset numbers its sites
+    as the whole does); messages keep naming the file's rows (for CSV, the line).
 
     Raises
     ------
@@ -190,7 +192,7 @@ def normalize_sites(gdf: gpd.GeoDataFrame, *, path=None, project_type=None,
     _check_decisive(gdf, path, rows)
 
     # sites without an id are numbered 1, 2, ... in file order (messages keep naming the file's rows)
-    number = pd.Series(np.arange(1, len(gdf) + 1).astype(str))
+    number = pd.Series(np.arange(first_number, first_number + len(gdf)).astype(str))
     id_col = _find(gdf, "site_id")
     if id_col:
         ids = gdf[id_col].astype(str).fillna("").str.strip().reset_index(drop=True)
@@ -394,30 +396,56 @@ def read_sites(source, *, crs=None, project_type=None, **options) -> gpd.GeoData
     GeometryRepairedWarning
         When invalid geometry was repaired or Z/M values dropped.
     """
-    from ..crs import to_crs_object
     from .readers import reader_for
     from .readers.dataset import is_url, read_parquet_dataset
 
-    dataset = is_url(source) or Path(source).is_dir()  # a GeoParquet dataset (a folder of parts)
+    dataset = is_dataset(source)
     path = str(source) if is_url(source) else Path(source)
     if not dataset and not path.exists():
         raise SiteInputError("file not found", path=path, hint="check the path")
     if not dataset and path.stat().st_size == 0:
         raise SiteInputError("file is empty", path=path, hint="export the sites again")
+    crs, options = _reader_options(path, crs, options)
+    reader, row_offset = (read_parquet_dataset, 1) if dataset else reader_for(path)
+    gdf = reader(path, crs=crs, **options)
+    return normalize_sites(gdf, path=path, project_type=project_type, row_offset=row_offset)
+
+
+def is_dataset(source) -> bool:
+    """Whether ``source`` is a GeoParquet dataset (a folder of parts, local or at an fsspec URL)."""
+    from .readers.dataset import is_url
+
+    return is_url(source) or Path(source).is_dir()
+
+
+def _reader_options(path, crs, options: dict) -> tuple:
+    """``crs`` as a CRS and the reader ``options`` checked (``coord_sys`` by its key), the unset ones left out."""
+    from ..crs import to_crs_object
+
     if crs is not None:
         try:
             crs = to_crs_object(crs)
         except EcozoneError as exc:
             raise SiteInputError(exc.message, path=path, hint=exc.hint) from None
+    options = dict(options)
     if options.get("coord_sys") is not None:
         try:
             options["coord_sys"] = coord_sys_key(options["coord_sys"])
         except SiteInputError as exc:
             raise reraise(exc, path=path) from None
-    options = {k: v for k, v in options.items() if v is not None and v is not False}
-    reader, row_offset = (read_parquet_dataset, 1) if dataset else reader_for(path)
-    gdf = reader(path, crs=crs, **options)
-    return normalize_sites(gdf, path=path, project_type=project_type, row_offset=row_offset)
+    return crs, {k: v for k, v in options.items() if v is not None and v is not False}
+
+
+def read_sites_part(source, part: str, first_row: int, *, crs=None, project_type=None, **options):
+    """The sites of one part of the GeoParquet dataset ``source`` (its first row the dataset's ``first_row``),
+    what :func:`read_sites` makes of those rows within the whole dataset, except that ids are not compared
+    with other parts' (the caller does that: :mod:`geo.check.dataset_parts`)."""
+    from .readers.dataset import read_dataset_part
+
+    path = str(source)
+    crs, options = _reader_options(path, crs, options)
+    gdf = read_dataset_part(path, part, first_row, crs=crs, **options)
+    return normalize_sites(gdf, path=path, project_type=project_type, first_number=first_row)
 
 
 def sites_from_inline(points=(), wkts=(), *, crs="EPSG:4326", project_type=None, name="",

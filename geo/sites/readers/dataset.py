@@ -22,7 +22,7 @@ import shapely
 from ...errors import SiteInputError, SiteInputWarning
 from .vector import _cannot, _finish
 
-__all__ = ["read_parquet_dataset", "is_url", "dataset_parts"]
+__all__ = ["read_parquet_dataset", "is_url", "dataset_parts", "part_rows", "read_dataset_part"]
 
 
 def is_url(source) -> bool:
@@ -90,6 +90,55 @@ def _local(source) -> str:
     import fsspec
 
     return fsspec.core.url_to_fs(str(source))[1]
+
+
+def part_rows(source, parts: list) -> list[int]:
+    """The rows of each part, from the parts' footers (nothing else is read); every part must have the first's
+    columns and GeoParquet metadata, as when the parts are read as one table.
+
+    Raises
+    ------
+    SiteInputError
+        When a part cannot be read or its columns differ from the first part's.
+    """
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    fs = _filesystem(source)
+    rows, first = [], None
+    for part in parts:
+        try:
+            info = pq.ParquetFile(part, filesystem=fs)
+            schema = info.schema_arrow
+            if b"geo" not in (schema.metadata or {}):
+                raise ValueError(f"{Path(part).name} has no GeoParquet metadata")
+            if first is None:
+                first = schema.remove_metadata()
+            elif not schema.remove_metadata().equals(first):
+                raise ValueError(f"{Path(part).name} has other columns than the first part "
+                                 f"({', '.join(schema.names)} ≠ {', '.join(first.names)})")
+            rows.append(info.metadata.num_rows)
+        except (pyarrow.ArrowException, OSError, ValueError) as exc:
+            raise _cannot(source, exc, "every part must be GeoParquet with the same columns (write them with "
+                                       "geopandas to_parquet)") from None
+    return rows
+
+
+def read_dataset_part(source, part: str, first_row: int, *, crs=None, coord_sys=None, **_ignored):
+    """One part of the dataset at ``source`` as :func:`read_parquet_dataset` reads it within the whole: its rows
+    numbered from ``first_row`` (the part's first row in the dataset)."""
+    import numpy as np
+    import pyarrow
+
+    try:
+        gdf = gpd.read_parquet(part, filesystem=_filesystem(source))
+    except (pyarrow.ArrowException, OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError,
+            UnicodeError, pyproj.exceptions.CRSError, shapely.errors.ShapelyError) as exc:
+        raise _cannot(source, exc, "every part must be GeoParquet with the same columns (write them with "
+                                   "geopandas to_parquet)") from None
+    gdf = gdf.reset_index(drop=True)
+    gdf["_row"] = np.arange(first_row, first_row + len(gdf))
+    return _finish(gdf, source, crs=crs, coord_sys=coord_sys)
 
 
 def read_parquet_dataset(source, *, crs=None, coord_sys=None, **_ignored) -> gpd.GeoDataFrame:
