@@ -241,8 +241,10 @@ def _projection(kind: str, n: int, r: dict) -> None:
           "parallel, the writer thread keeps pace:")
     for w in (8, 32, 128):
         tasks = _tasks(n_big, w)
-        proj = alone + (one - alone / scale) * scale / w + per_part * tasks / w + opening
-        print(f"  {w:>3} workers: ~{proj:.0f} s ({tasks} tasks{'' if tasks >= w else ': fewer than workers'})")
+        busy = min(w, tasks)  # (a task is never split: fewer tasks than workers leave workers idle)
+        proj = alone + (one - alone / scale) * scale / busy + per_part * tasks / busy + opening
+        print(f"  {w:>3} workers: ~{proj:.0f} s ({tasks} tasks"
+              + (f": {w - tasks} workers idle; write the dataset in smaller parts)" if tasks < w else ")"))
 
 
 def workload(ls, kind: str, n: int, tmp: Path, repeat: int = 2) -> None:

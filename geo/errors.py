@@ -146,5 +146,9 @@ class NetworkInputError(EcozoneError, ValueError):
     """A resistance raster, a sources file or a reclass table cannot be used for corridors."""
 
 
+class WorkerDiedError(EcozoneError, RuntimeError):
+    """A forked worker process (``--jobs``) ended before its task did: killed, or out of memory."""
+
+
 class ClusterError(EcozoneError, OSError):
     """A Dask cluster (``ecozone check --cluster``) cannot be started or reached, or its workers see another build."""

@@ -21,8 +21,10 @@ import multiprocessing as mp
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
+from .errors import WorkerDiedError
 from .threads import mark_worker
 
 __all__ = ["can_fork", "fork_pool", "worker_init"]
@@ -59,15 +61,25 @@ def fork_pool(jobs: int):
     """An executor of ``jobs`` forked workers (:func:`worker_init`): shut down on leaving, killed on an error.
 
     Leaving by an exception (a failed task, a cancelled check, a generator closed early) cancels the tasks
-    not started and ends the workers at once instead of waiting for the running ones.
+    not started and ends the workers at once instead of waiting for the running ones; a worker that died
+    (the pool broken) is one :class:`~geo.errors.WorkerDiedError` line.
     """
     pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=worker_init,
                                initargs=(os.getpid(),))
     try:
         yield pool
+    except BrokenProcessPool:
+        _stop(pool)
+        raise WorkerDiedError("工作进程意外终止 / a worker process died (killed, or out of memory?)",
+                              hint="run again with fewer --jobs, or give the machine more memory") from None
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):  # terminate_workers() from 3.14
-            proc.terminate()
+        _stop(pool)
         raise
     pool.shutdown()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the tasks not started and end the workers now."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):  # terminate_workers() from 3.14
+        proc.terminate()

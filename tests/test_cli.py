@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -379,6 +380,23 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "\nState:\tZ" not in status  # a zombie has ended
+
+
+def test_a_worker_killed_mid_run_is_one_line_and_nothing_written(tmp_path):
+    import signal
+    import time
+
+    proc, out = _start_check(tmp_path, "--jobs", "2")
+    _wait_for_files(proc, out)
+    end = time.monotonic() + 60
+    while len(workers := _children(proc.pid)) < 2 and time.monotonic() < end and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    said = [line for line in err.splitlines() if line.startswith("ecozone:")]
+    assert "Traceback" not in err and len(said) == 1 and "a worker process died" in said[0], err
+    assert not list(out.iterdir())
 
 
 def test_killed_parallel_run_leaves_no_worker(tmp_path, monkeypatch):
