@@ -66,6 +66,22 @@ def test_init_refuses_a_non_empty_folder_and_writes_nothing(tmp_path, runner):
     assert [p.name for p in (tmp_path / "x").iterdir()] == ["keep.txt"]
 
 
+def test_init_reads_the_boundary_layer_named_in_a_file_of_several(tmp_path, runner):
+    import geopandas as gpd
+
+    district = gpd.read_file(OFFICIAL / "行政区.shp")
+    both = tmp_path / "both.gpkg"
+    district.to_file(both, layer="towns")
+    district.to_file(both, layer="district")
+    r = runner.invoke(cli, ["init", str(tmp_path / "a"), "--boundary", str(both)])
+    assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1 and "--source-layer" in r.stderr, r.output
+    assert not (tmp_path / "a").exists()
+    r = runner.invoke(cli, ["init", str(tmp_path / "a"), "--boundary", str(both), "--source-layer", "district"])
+    assert r.exit_code == 0, r.output
+    m = manifest(tmp_path / "a")
+    assert m["layerset"]["measure_crs"] == "EPSG:4550" and m["sources"]["study_area"]["layer"] == "district"
+
+
 def test_init_without_boundary_needs_a_measure_crs(tmp_path, runner):
     one_line_error(runner.invoke(cli, ["init", str(tmp_path / "y")]), "--measure-crs auto needs --boundary")
     assert not (tmp_path / "y").exists()

@@ -9,6 +9,8 @@ import click
 @click.option("--title-en", help="英文标题 / English title")
 @click.option("--boundary", type=click.Path(dir_okay=False), help="行政区边界文件，作为研究范围 / district boundary file "
               "(becomes the study_area layer)")
+@click.option("--source-layer", metavar="NAME",
+              help="边界文件含多个图层时读取的图层 / the boundary's layer when its file holds several (a GeoPackage)")
 @click.option("--measure-crs", default="auto", show_default=True,
               help="量算坐标系 EPSG，auto 取边界中心所在的 CGCS2000 3 度带 / measurement CRS (EPSG code), auto: the "
                    "CGCS2000 3-degree GK zone of the boundary's centre")
@@ -20,10 +22,11 @@ import click
 @click.option("--status", type=click.Choice(["official", "illustrative"]), default="official", show_default=True,
               help="official：主管部门批准的数据；illustrative：示例或草稿 / official: the bureau's approved files; "
                    "illustrative: examples or drafts")
-def command(folder, name, title_zh, title_en, boundary, measure_crs, encoding, crs, sea_m, status):
+def command(folder, name, title_zh, title_en, boundary, source_layer, measure_crs, encoding, crs, sea_m, status):
     """新建图层集目录 / Create the layer-set FOLDER (manifest, data/, rules.csv, industries.csv, README)."""
     from ..layerset.init import init_layerset
 
     for line in init_layerset(folder, name=name, title_zh=title_zh, title_en=title_en, boundary=boundary,
-                              measure_crs=measure_crs, encoding=encoding, crs=crs, sea_m=sea_m, status=status):
+                              measure_crs=measure_crs, encoding=encoding, crs=crs, sea_m=sea_m, status=status,
+                              source_layer=source_layer):
         click.echo(line)

@@ -34,9 +34,10 @@ def _template(name: str):
     return resources.files("geo.layerset").joinpath(f"{_TEMPLATE}/{name}")
 
 
-def auto_measure_crs(boundary, *, encoding=None, crs=None) -> str:
-    """The CGCS2000 3-degree Gauss-Krüger zone (EPSG 4534–4554, no zone prefix) of a boundary file's centroid."""
-    gdf = read_source(boundary, encoding=encoding, crs=crs)[0]
+def auto_measure_crs(boundary, *, encoding=None, crs=None, source_layer=None) -> str:
+    """The CGCS2000 3-degree Gauss-Krüger zone (EPSG 4534–4554, no zone prefix) of a boundary file's centroid
+    (``source_layer``: the layer of a file of several)."""
+    gdf = read_source(boundary, encoding=encoding, crs=crs, layer=source_layer)[0]
     lon = float(gdf.to_crs(4490).union_all().representative_point().x)
     return f"EPSG:{gk_epsg(gk3_zone(lon))}"
 
@@ -95,8 +96,10 @@ def _rules_header() -> str:
 
 
 def init_layerset(root, *, name=None, title_zh=None, title_en=None, boundary=None, measure_crs="auto",
-                  encoding=None, crs=None, sea_m: float = 0, status: str = "official") -> list:
+                  encoding=None, crs=None, sea_m: float = 0, status: str = "official", source_layer=None) -> list:
     """Create the layer-set folder ``root``; return the lines saying what was written.
+
+    ``source_layer``: the boundary's layer when its file holds several (a GeoPackage).
 
     Raises
     ------
@@ -111,9 +114,10 @@ def init_layerset(root, *, name=None, title_zh=None, title_en=None, boundary=Non
     if not industries.is_file():
         raise LayerSetError("geo/layerset/template/industries.csv is missing from this installation",
                             hint="reinstall ecozone")
-    measure = auto_measure_crs(boundary, encoding=encoding, crs=crs) if measure_crs in (None, "auto") \
-        else _measure(measure_crs)
-    plan = plan_file(root, boundary, layer="study_area", encoding=encoding, crs=crs) if boundary else None
+    measure = auto_measure_crs(boundary, encoding=encoding, crs=crs, source_layer=source_layer) \
+        if measure_crs in (None, "auto") else _measure(measure_crs)
+    plan = plan_file(root, boundary, layer="study_area", encoding=encoding, crs=crs,
+                     source_layer=source_layer) if boundary else None
     created = not root.exists()
     try:
         (root / "data").mkdir(parents=True, exist_ok=True)
