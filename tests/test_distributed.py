@@ -117,6 +117,9 @@ def test_the_cli_checks_on_a_cluster_and_refuses_bad_specs(tiny, tmp_path, sched
         assert res.exit_code == 2 and "'--cluster'" in res.output, res.output
     res = CliRunner().invoke(cli, [*args, "--overwrite", "--cluster", "local", "--jobs", "2"])
     assert res.exit_code == 2 and "not both" in res.output
+    res = CliRunner().invoke(cli, ["-v", *args, "--overwrite", "--cluster", "local:1"])  # ecozone's notes, not Dask's
+    assert res.exit_code == 0 and "Dask: 1 workers; dashboard" in res.stderr, res.output
+    assert not [line for line in res.stderr.splitlines() if "comms" in line or "Scheduler" in line], res.stderr
 
 
 def test_an_unreachable_scheduler_is_one_error_and_nothing_written(tiny, tmp_path):

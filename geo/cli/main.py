@@ -83,4 +83,6 @@ def cli(ctx, verbose, quiet):
     level = logging.ERROR if quiet else (logging.INFO if verbose else logging.WARNING)
     logging.basicConfig(level=level, format="ecozone: %(message)s", stream=sys.stderr, force=True)
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    if verbose < 2:  # Dask's own notes (comms closing, workers starting) only with -vv
+        logging.getLogger("distributed").setLevel(max(level, logging.WARNING))
     warnings.showwarning = _warning_line
