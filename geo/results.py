@@ -326,6 +326,27 @@ def write_csv_part(table: pa.Table, folder, key: str, number: int) -> str:
     return str(path)
 
 
+def _append_bytes(src: int, dst: int, start: int, end: int) -> None:
+    """Append bytes ``start:end`` of file descriptor ``src`` to ``dst`` (at its position): in the kernel
+    (``copy_file_range``) where it can, else read and written here."""
+    try:
+        while start < end:
+            done = os.copy_file_range(src, dst, end - start, start)
+            if not done:
+                break
+            start += done
+    except (AttributeError, OSError):  # (no copy_file_range here, or not between these files)
+        pass
+    while start < end:
+        chunk = os.pread(src, min(end - start, 1 << 23), start)
+        if not chunk:
+            raise OSError(f"a CSV part ended {end - start} bytes short")
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst, view):]
+        start += len(chunk)
+
+
 class BatchPreparer:
     """:meth:`ResultWriter.prepare` of a writer to ``out`` and ``detail``, made where it runs (it pickles).
 
@@ -427,10 +448,8 @@ class ResultWriter:
             self._fh[target] = pa.OSFile(str(self._tmp(target)), "wb")
             self._fh[target].write(BOM)
         with open(path, "rb") as src:
-            if not first:
-                src.readline()  # the header (column names hold no line break)
-            while chunk := src.read(1 << 23):
-                self._fh[target].write(chunk)
+            start = 0 if first else len(src.readline())  # the header (column names hold no line break)
+            _append_bytes(src.fileno(), self._fh[target].fileno(), start, os.fstat(src.fileno()).st_size)
         os.unlink(path)
 
     def _write(self, tables: list, sites, findings, part=None, files=()) -> None:

@@ -73,3 +73,19 @@ def test_a_failed_run_leaves_no_csv_part(tiny, tmp_path):
             writer.add(batch)
             raise RuntimeError("stop")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_parts_are_appended_in_the_kernel_or_read_and_written(tiny, tmp_path, monkeypatch):
+    import geo.results
+
+    sites = _sites(40)
+    got = []
+    for kernel in (True, False):
+        if not kernel:  # (a kernel or file system without copy_file_range)
+            monkeypatch.setattr(geo.results.os, "copy_file_range", lambda *a: (_ for _ in ()).throw(OSError(38, "no")))
+        out = tmp_path / f"r{kernel}.csv"
+        with pytest.warns(CoverageWarning), ResultWriter(out) as writer:
+            for batch in checked_batches(sites, tiny, size=7, prepare=writer.remote(), jobs=2, numbered=True):
+                writer.add(batch)
+        got.append(out.read_bytes())
+    assert got[0] == got[1] and got[0].count(b"\n") == 41 and got[0].startswith(b'\xef\xbb\xbf"site_id"')

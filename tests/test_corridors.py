@@ -167,6 +167,7 @@ def test_the_bounded_runs_give_the_full_raster_answer(tmp_path, jobs):
     plain_paths, _ = least_cost_corridors(src, res)
     assert len(paths) >= 4 and paths.geometry.geom_equals_exact(plain_paths.geometry, 0).all()
     assert stats["cells_reached"] < 4 * costs.size / 2  # the bounds did cut the work
+    assert ("run ahead" in stats) == (jobs > 1)  # (one source's whole raster, beside the all-sources run)
     labels = rasterize_sources(src, res)
     mcp = MCP_Geometric(res.costs, sampling=res.sampling)
     cwd = {s: mcp.find_costs(np.argwhere(labels == s))[0].astype(np.float32) for s in range(1, 5)}

@@ -17,6 +17,7 @@ Resistance must be positive; nodata cells are impassable. Every source covers at
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -32,7 +33,8 @@ from ..errors import CRSError, NetworkInputError
 from ..forked import can_fork, fork_pool
 from .resistance import reclass_table, reclassify
 
-__all__ = ["Resistance", "read_resistance", "rasterize_sources", "grid_graph", "least_cost_corridors"]
+__all__ = ["Resistance", "read_resistance", "rasterize_sources", "grid_graph", "farthest_source",
+           "least_cost_corridors"]
 
 
 @dataclass
@@ -224,7 +226,52 @@ def _corridor(cwd_a, cwd_b, lcd: float, cutoff: float, res: Resistance, origin=(
     return shapely.union_all(polys)
 
 
-_SHARED: dict = {}  # the reweighted graph and cum, set before the workers are forked
+_SHARED: dict = {}  # the graph (reweighted for the bounded runs) and cum, set before the workers are forked
+
+#: cells of the coarse raster that predicts which source's run is the longest (:func:`farthest_source`) are
+#: this many cells on a side
+COARSE = 10
+
+
+def farthest_source(labels: np.ndarray, res: Resistance) -> int | None:
+    """The source whose farthest link is predicted the longest: the meetings of an all-sources run on cells
+    :data:`COARSE` times larger (the mean resistance of each block's passable cells).
+
+    A prediction only (it picks which source's cost distance is run ahead, never what is computed); None
+    when the coarse raster links no sources.
+    """
+    k = COARSE
+    rows, cols = (-(-n // k) * k for n in labels.shape)
+    pad = ((0, rows - labels.shape[0]), (0, cols - labels.shape[1]))
+    blocks = np.pad(res.costs, pad, constant_values=np.inf).reshape(rows // k, k, cols // k, k)
+    passable = np.isfinite(blocks)
+    n = passable.sum(axis=(1, 3))
+    coarse = np.divide(np.where(passable, blocks, 0.0).sum(axis=(1, 3)), n, out=np.full(n.shape, np.inf),
+                       where=n > 0)
+    lab = np.pad(labels, pad).reshape(rows // k, k, cols // k, k).max(axis=(1, 3))
+    lab[~np.isfinite(coarse)] = 0
+    if len(np.unique(lab[lab > 0])) < 2:
+        return None
+    dy, dx = res.sampling
+    graph = grid_graph(coarse, (dy * k, dx * k))
+    cum, _, nearest = dijkstra(graph, indices=np.flatnonzero(lab.ravel() > 0), min_only=True,
+                               return_predecessors=True)
+    alloc = np.where(nearest >= 0, lab.ravel()[np.maximum(nearest, 0)], 0).reshape(lab.shape)
+    meet = _meetings(alloc, cum.reshape(lab.shape), coarse, (dy * k, dx * k))
+    if meet.empty:
+        return None
+    longest = int(np.argmax(meet["lcd"].to_numpy()))
+    return int(meet["a"].iloc[longest])  # (either end: both runs cover the raster, much as each other)
+
+
+def _full_run(source: int) -> tuple:
+    """(In a worker) the cost distance from ``source`` over the whole raster (the graph not reweighted), cropped."""
+    graph, labels = _SHARED["graph"], _SHARED["labels"]
+    cost = dijkstra(graph, indices=np.flatnonzero(labels.ravel() == source), min_only=True).reshape(labels.shape)
+    reached = np.isfinite(cost)
+    rr, cc = np.flatnonzero(reached.any(axis=1)), np.flatnonzero(reached.any(axis=0))
+    out = cost[rr[0]: rr[-1] + 1, cc[0]: cc[-1] + 1].astype(np.float32)
+    return (out, (int(rr[0]), int(cc[0]))), int(reached.sum())
 
 
 def _source_run(task: tuple) -> tuple:
@@ -233,18 +280,21 @@ def _source_run(task: tuple) -> tuple:
     return source, _bounded_cwd(_SHARED["graph"], cells, bound, _SHARED["cum"], stats), stats["cells_reached"]
 
 
-def _corridor_costs(meet: pd.DataFrame, labels, graph, cum, cutoff: float, stats: dict, jobs: int = 1) -> dict:
+def _corridor_costs(meet: pd.DataFrame, labels, graph, cum, cutoff: float, stats: dict, jobs: int = 1,
+                    ahead: dict | None = None) -> dict:
     """Per linked source: its cost distance, exact up to its farthest link's meeting LCD + cutoff (cropped).
 
-    With ``jobs`` > 1 the runs go to forked workers sharing the graph, the longest first.
+    With ``jobs`` > 1 the runs go to forked workers sharing the graph, the longest first. ``ahead``: the
+    cost distances already run over the whole raster (source → cropped costs), not run again.
     """
+    ahead = ahead or {}
     bound = {}
     for m in meet.itertuples(index=False):  # the meeting LCD is a real path's cost: ≥ the least CWD_A + CWD_B
         for s in (int(m.a), int(m.b)):
             bound[s] = max(bound.get(s, 0.0), float(m.lcd) + cutoff)
     # margin: float32 storage and the run's float limit test must not decide a cell at the bound
     tasks = [(s, np.flatnonzero(labels.ravel() == s), b * (1 + 1e-6) + 1e-6)
-             for s, b in sorted(bound.items(), key=lambda kv: -kv[1])]
+             for s, b in sorted(bound.items(), key=lambda kv: -kv[1]) if s not in ahead]
     _SHARED.update(graph=graph, cum=cum)
     try:
         if jobs > 1 and len(tasks) > 1 and can_fork():
@@ -254,8 +304,24 @@ def _corridor_costs(meet: pd.DataFrame, labels, graph, cum, cutoff: float, stats
             done = [_source_run(t) for t in tasks]
     finally:
         _SHARED.clear()
-    stats["cells_reached"] = sum(n for _, _, n in done)
-    return {s: cwd for s, cwd, _ in done}
+    stats["cells_reached"] = stats.get("cells_reached", 0) + sum(n for _, _, n in done)
+    return {**{s: cwd for s, cwd, _ in done}, **{s: cwd for s, cwd in ahead.items() if s in bound}}
+
+
+@contextmanager
+def _running_ahead(graph, labels, source: int | None):
+    """A forked worker running :func:`_full_run` of ``source`` (None: nothing): gives the function that waits for
+    its answer."""
+    if source is None:
+        yield None
+        return
+    _SHARED.update(graph=graph, labels=labels)
+    try:
+        with fork_pool(1) as pool:
+            future = pool.submit(_full_run, source)
+            yield future.result
+    finally:
+        _SHARED.clear()
 
 
 def _step(stats: dict, name: str, wall: float, cpu: float) -> tuple:
@@ -280,20 +346,28 @@ def least_cost_corridors(sources: gpd.GeoDataFrame, res: Resistance, *, cutoff: 
     clocks = time.perf_counter(), time.process_time()
     labels = rasterize_sources(sources, res, path=path)
     graph = grid_graph(res.costs, res.sampling)
+    # with workers, one runs ahead the source predicted to need the longest run, over the whole raster, while
+    # the all-sources run (one core) goes on here
+    first = farthest_source(labels, res) if cutoff is not None and jobs > 1 and can_fork() else None
     clocks = _step(stats, "graph of the raster", *clocks)
-    cum, pred, nearest = dijkstra(graph, indices=np.flatnonzero(labels.ravel() > 0), min_only=True,
-                                  return_predecessors=True)
-    alloc = np.where(nearest >= 0, labels.ravel()[np.maximum(nearest, 0)], 0).reshape(labels.shape)
-    del nearest
-    clocks = _step(stats, "all sources, one run", *clocks)
-    cum = cum.reshape(labels.shape)
-    meet = _meetings(alloc, cum, res.costs, res.sampling)
-    del alloc
+    ahead = {}
+    with _running_ahead(graph, labels, first) as wait:
+        cum, pred, nearest = dijkstra(graph, indices=np.flatnonzero(labels.ravel() > 0), min_only=True,
+                                      return_predecessors=True)
+        alloc = np.where(nearest >= 0, labels.ravel()[np.maximum(nearest, 0)], 0).reshape(labels.shape)
+        del nearest
+        clocks = _step(stats, "all sources, one run", *clocks)
+        cum = cum.reshape(labels.shape)
+        meet = _meetings(alloc, cum, res.costs, res.sampling)
+        del alloc
+        if first is not None:  # (before the graph is reweighted here: the worker reads its pages)
+            ahead[first], stats["cells_reached"] = wait()
+            stats["run ahead"] = first
     clocks = _step(stats, "allocation and meetings", *clocks)
     cwd = {}
     if cutoff is not None:
         _toward(graph, cum.ravel())
-        cwd = _corridor_costs(meet, labels, graph, cum, cutoff, stats, jobs)
+        cwd = _corridor_costs(meet, labels, graph, cum, cutoff, stats, jobs, ahead=ahead)
     del graph, cum
     clocks = _step(stats, "per-source runs", *clocks)
     names = (sources["name"].astype(str).to_numpy() if "name" in sources
