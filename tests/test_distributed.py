@@ -576,3 +576,24 @@ def test_a_bad_row_or_an_id_used_in_two_parts_is_the_error_of_one_process(tiny, 
         assert ("row 18" in lines["one"][0] and "S004" in lines["one"][0]) if name == "twice" else \
             ("row 14" in lines["one"][0] and "T99" in lines["one"][0])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_part_changed_during_the_run_is_refused(tiny, tmp_path, scheduler):
+    """The footers said 10 rows; the part holds 20 when its task reads it: an error, never a part checked in part."""
+    import geopandas as gpd
+    from distributed import Client
+
+    from geo.check.dataset_parts import checked_dataset_on_cluster, dataset_plan
+    from geo.errors import SiteInputError
+    from geo.results import ResultWriter
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    gdf = gpd.GeoDataFrame({"type": ["T03"] * 20}, geometry=shapely.from_wkt(_wkts(20)), crs=4490)
+    gdf.iloc[:10].to_parquet(folder / "part-0.parquet")
+    parts, rows = dataset_plan(folder)
+    gdf.to_parquet(folder / "part-0.parquet")  # rewritten after the plan was made
+    with Client(scheduler, timeout=60) as client, pytest.raises(SiteInputError, match="not the 10 it held"), \
+            ResultWriter(tmp_path / "out" / "r.csv") as writer:
+        list(checked_dataset_on_cluster(folder, {}, tiny, client, size=7, prepare=writer.remote(), plan=(parts, rows)))
+    assert not (tmp_path / "out").exists()

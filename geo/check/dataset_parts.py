@@ -45,14 +45,22 @@ def dataset_plan(source) -> tuple[list, list]:
     return [p for p, _ in kept], [r for _, r in kept]
 
 
-def _check_part_file(source: str, part: str, first_row: int, read: dict, where, prepare, size: int,
+def _check_part_file(source: str, part: str, first_row: int, rows: int, read: dict, where, prepare, size: int,
                      first_batch: int | None) -> tuple:
-    """(On a worker) one part read and checked: its prepared batches, the warnings, its site ids."""
+    """(On a worker) one part read and checked: its prepared batches, the warnings, its site ids.
+
+    A part that no longer holds the ``rows`` its footer gave the client (rewritten during the run) is refused:
+    its sites would otherwise be checked in part, or twice.
+    """
     from ..sites.read import read_sites_part
 
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         sites = read_sites_part(source, part, first_row, **read)
+    if len(sites) != rows:
+        raise SiteInputError(f"数据集分片在核查期间被改动 / part {part} holds {len(sites)} rows, not the {rows} it "
+                             "held when the run began", path=source, hint="run the check again once the dataset is "
+                                                                         "written")
     caught = [(w.category, str(w.message)) for w in seen]
     ls = opened(*where)
     if where[3] is not None:
@@ -89,8 +97,8 @@ def checked_dataset_on_cluster(source, read: dict, layerset, client, *, size: in
     n_workers = max(1, len(client.scheduler_info()["workers"]))
 
     def submit(k: int):
-        return client.submit(_check_part_file, str(source), parts[k], first_row[k], read, where, prepare, size,
-                             first_batch[k] if numbered else None, pure=False)
+        return client.submit(_check_part_file, str(source), parts[k], first_row[k], rows[k], read, where, prepare,
+                             size, first_batch[k] if numbered else None, pure=False)
 
     yield from _in_order(submit, range(len(parts)), ahead=2 * n_workers, extra=ids.append)
     _refuse_twice_used(pa.chunked_array(ids, pa.large_string()), source)
